@@ -1,0 +1,152 @@
+/**
+ * The wire-up coordinator (PMI-like), run by the launcher.
+ *
+ * Two gRPC servers, both TLS 1.3 with a coordinator certificate from the job CA:
+ * - enrollment: server-authenticated TLS; a rank presents its single-use
+ *   token and a CSR and gets its leaf certificate (the CA picks the identity);
+ * - session: mutual TLS; a rank registers its address, receives the address
+ *   table once every rank has registered, then job events (peer failures).
+ *   Ranks report aborts, refused connections and finalize on it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { BootstrapTokens, createCsr, generateRsaKeyPair, JobCa, parseIdentity } from '../src/security/pki.js';
+import { enrollmentServerCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
+import { services } from '../src/transport/wire.js';
+
+/** What the coordinator tells the launcher. */
+export interface CoordinatorEvents {
+  /** A rank asked to abort the job. */
+  abort(rank: number, code: number, reason: string): void;
+  /** A rank refused a connection for a security reason, or a rank's own session was refused. */
+  security(rank: number | undefined, peer: string, reason: string): void;
+}
+
+/** A registered rank. */
+export interface RankEndpoint {
+  rank: number;
+  address: string;
+  host: string;
+  pid: number;
+}
+
+interface RankEventMessage {
+  register?: { address: string; host: string; pid: number };
+  abort?: { code: number; reason: string };
+  security?: { peer: string; reason: string };
+  finalize?: object;
+}
+
+type SessionCall = grpc.ServerDuplexStream<RankEventMessage, object>;
+
+/** The coordinator of one job. */
+export class Coordinator {
+  readonly ca: JobCa;
+  readonly size: number;
+  readonly tokens = new BootstrapTokens();
+  /** `host:port` of the enrollment server. */
+  enrollAddress = '';
+  /** `host:port` of the session server. */
+  sessionAddress = '';
+  readonly registered = new Map<number, RankEndpoint>();
+  readonly finalized = new Set<number>();
+  readonly #sessions = new Map<number, SessionCall>();
+  readonly #events: CoordinatorEvents;
+  readonly #servers: grpc.Server[] = [];
+
+  constructor(ca: JobCa, size: number, events: CoordinatorEvents) {
+    this.ca = ca;
+    this.size = size;
+    this.#events = events;
+  }
+
+  /** Starts both servers on `host` (ports chosen by the OS). */
+  async start(host: string): Promise<void> {
+    const keys = await generateRsaKeyPair();
+    const certPem = this.ca.issue(createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
+    const tls: TlsMaterial = { caPem: this.ca.certPem, certPem, keyPem: keys.privateKeyPem };
+    const service = services.tsmpi.v1.Coordinator.service;
+
+    const enrollServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+    enrollServer.addService({ Enroll: service.Enroll } as grpc.ServiceDefinition, {
+      Enroll: (call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrPem: string }, object>, callback: grpc.sendUnaryData<object>) =>
+        this.#enroll(call, callback),
+    });
+    const sessionServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+    sessionServer.addService({ Session: service.Session } as grpc.ServiceDefinition, {
+      Session: (call: SessionCall) => this.#session(call),
+    });
+    this.#servers.push(enrollServer, sessionServer);
+    [this.enrollAddress, this.sessionAddress] = await Promise.all([
+      bind(enrollServer, host, enrollmentServerCredentials(tls)),
+      bind(sessionServer, host, mutualTlsServerCredentials(tls)),
+    ]);
+  }
+
+  #enroll(
+    call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrPem: string }, object>,
+    callback: grpc.sendUnaryData<object>,
+  ): void {
+    const { rank, token, csrPem } = call.request;
+    if (!Number.isInteger(rank) || rank < 0 || rank >= this.size || !this.tokens.redeem(rank, token)) {
+      this.#events.security(undefined, call.getPeer(), `enrollment as rank ${rank} with an invalid or spent token`);
+      callback({ code: grpc.status.PERMISSION_DENIED, details: 'invalid or spent bootstrap token' });
+      return;
+    }
+    try {
+      callback(null, { certPem: this.ca.issue(csrPem, { jobId: this.ca.jobId, role: 'rank', rank }) });
+    } catch (error) {
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: `bad CSR: ${(error as Error).message}` });
+    }
+  }
+
+  #session(call: SessionCall): void {
+    const identity = parseIdentity(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
+    if (identity?.role !== 'rank' || identity.jobId !== this.ca.jobId || identity.rank >= this.size) {
+      this.#events.security(undefined, call.getPeer(), 'session without a rank certificate of this job');
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'not a rank of this job' });
+      return;
+    }
+    const rank = identity.rank;
+    call.on('data', (event: RankEventMessage) => {
+      if (event.register) {
+        if (this.registered.has(rank)) return;
+        this.#sessions.set(rank, call);
+        this.registered.set(rank, { rank, ...event.register });
+        if (this.registered.size === this.size) this.#publish();
+      } else if (event.abort) {
+        this.#events.abort(rank, event.abort.code, event.abort.reason);
+      } else if (event.security) {
+        this.#events.security(rank, event.security.peer, event.security.reason);
+      } else if (event.finalize) {
+        this.finalized.add(rank);
+      }
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  }
+
+  #publish(): void {
+    const endpoints = [...this.registered.values()].sort((a, b) => a.rank - b.rank);
+    for (const call of this.#sessions.values()) call.write({ table: { endpoints } });
+  }
+
+  /** Tells every live rank that `rank` failed. */
+  peerFailed(rank: number, reason: string): void {
+    const host = this.registered.get(rank)?.host ?? '';
+    for (const [other, call] of this.#sessions) {
+      if (other !== rank && !call.destroyed) call.write({ peerFailed: { rank, host, reason } });
+    }
+  }
+
+  /** Stops both servers. */
+  close(): void {
+    for (const call of this.#sessions.values()) if (!call.destroyed) call.end();
+    for (const server of this.#servers) server.forceShutdown();
+  }
+}
+
+function bind(server: grpc.Server, host: string, credentials: grpc.ServerCredentials): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:0`, credentials, (error, port) => (error ? reject(error) : resolve(`${host}:${port}`)));
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * The errors tsmpi raises. Every error is an {@link MpiError} with a stable
+ * string `code`; tests and programs should branch on `code`, not on message
+ * text. Context travels as fields and is rendered into the message.
+ *
+ * Recovery policy: an argument error leaves the communicator usable. After a
+ * {@link PeerFailedError}, {@link TransportError} or {@link AuthenticationError}
+ * the job is being torn down by the launcher and the communicator must not be
+ * used again (as with MPI's default `MPI_ERRORS_ARE_FATAL`).
+ *
+ * @packageDocumentation
+ */
+
+/** Stable error codes. */
+export type MpiErrorCode =
+  | 'ERR_TSMPI_INVALID_ARGUMENT'
+  | 'ERR_TSMPI_SERIALIZE'
+  | 'ERR_TSMPI_NOT_INITIALIZED'
+  | 'ERR_TSMPI_FINALIZED'
+  | 'ERR_TSMPI_PEER_FAILED'
+  | 'ERR_TSMPI_AUTHENTICATION'
+  | 'ERR_TSMPI_TIMEOUT'
+  | 'ERR_TSMPI_ABORTED'
+  | 'ERR_TSMPI_TRANSPORT'
+  | 'ERR_TSMPI_BOOTSTRAP';
+
+/** Base class of every tsmpi error. */
+export class MpiError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: MpiErrorCode;
+
+  constructor(code: MpiErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A public API call got an argument it cannot accept. Raised before anything is sent. */
+export class InvalidArgumentError extends MpiError {
+  /** The offending argument's name, e.g. `dest`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_INVALID_ARGUMENT', `invalid ${argument}: ${message}`, options);
+    this.argument = argument;
+  }
+}
+
+/** A value cannot be structured-clone serialized (functions, symbols, ...). Raised before sending. */
+export class SerializationError extends MpiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_SERIALIZE', message, options);
+  }
+}
+
+/** An operation was called before {@link init} resolved. */
+export class NotInitializedError extends MpiError {
+  constructor(op: string) {
+    super('ERR_TSMPI_NOT_INITIALIZED', `${op} called before init()`);
+  }
+}
+
+/** An operation was called after {@link finalize}. */
+export class FinalizedError extends MpiError {
+  constructor(op: string) {
+    super('ERR_TSMPI_FINALIZED', `${op} called after finalize()`);
+  }
+}
+
+/** A peer rank died or its link broke while an operation depended on it. */
+export class PeerFailedError extends MpiError {
+  /** The rank that failed. */
+  readonly rank: number;
+  /** Its host name, when known. */
+  readonly host: string;
+  /** The operation that was waiting on it, e.g. `recv`. */
+  readonly op: string;
+  /** What happened to it. */
+  readonly reason: string;
+
+  constructor(fields: { rank: number; host?: string; op: string; reason: string }, options?: { cause?: unknown }) {
+    const host = fields.host ?? 'unknown host';
+    super('ERR_TSMPI_PEER_FAILED', `${fields.op}: rank ${fields.rank} (${host}) failed: ${fields.reason}`, options);
+    this.rank = fields.rank;
+    this.host = host;
+    this.op = fields.op;
+    this.reason = fields.reason;
+  }
+}
+
+/** A peer could not prove who it is, or claimed to be someone it is not. */
+export class AuthenticationError extends MpiError {
+  /** The peer as far as it is known (address, or `rank N`). */
+  readonly peer: string;
+  /** Why it was refused. */
+  readonly reason: string;
+
+  constructor(peer: string, reason: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_AUTHENTICATION', `refused ${peer}: ${reason}`, options);
+    this.peer = peer;
+    this.reason = reason;
+  }
+}
+
+/** An operation's `timeoutMs` expired. */
+export class TimeoutError extends MpiError {
+  readonly op: string;
+  readonly elapsedMs: number;
+
+  constructor(op: string, elapsedMs: number, detail = '') {
+    super('ERR_TSMPI_TIMEOUT', `${op} timed out after ${elapsedMs} ms${detail ? `: ${detail}` : ''}`);
+    this.op = op;
+    this.elapsedMs = elapsedMs;
+  }
+}
+
+/** An operation was cancelled through its `AbortSignal`. */
+export class AbortedError extends MpiError {
+  readonly op: string;
+
+  constructor(op: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_ABORTED', `${op} was aborted`, options);
+    this.op = op;
+  }
+}
+
+/** The transport failed in a way not attributable to one peer. */
+export class TransportError extends MpiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_TRANSPORT', message, options);
+  }
+}
+
+/** The rank could not join its job (bad bootstrap data, enrollment refused). */
+export class BootstrapError extends MpiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_BOOTSTRAP', message, options);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * tsmpi: MPI-style message passing for Node.js over mutual-TLS gRPC.
+ *
+ * ```ts
+ * import { init, finalize } from 'tsmpi';
+ * const world = await init();
+ * console.log(`rank ${world.rank} of ${world.size}`);
+ * await finalize();
+ * ```
+ * @packageDocumentation
+ */
+export { init, finalize, abort, world, initialized } from './runtime.js';
+export {
+  Communicator,
+  TAG_UB,
+  type Status,
+  type SendOptions,
+  type RecvOptions,
+  type SendrecvOptions,
+  type RootOptions,
+  type AllreduceOptions,
+} from './comm.js';
+export { ANY_SOURCE, ANY_TAG, PROC_NULL } from './p2p/engine.js';
+export { SUM, PROD, MIN, MAX, type Op, type OpName, type Reducible } from './reduce/ops.js';
+export type { TypedArray } from './datatype.js';
+export {
+  MpiError,
+  InvalidArgumentError,
+  SerializationError,
+  NotInitializedError,
+  FinalizedError,
+  PeerFailedError,
+  AuthenticationError,
+  TimeoutError,
+  AbortedError,
+  TransportError,
+  BootstrapError,
+  type MpiErrorCode,
+} from './errors.js';

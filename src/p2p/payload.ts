@@ -1,0 +1,88 @@
+/**
+ * Turning user values into payload bytes and back.
+ *
+ * TypedArrays, Buffers, DataViews and ArrayBuffers travel as their raw bytes
+ * (zero-copy on the send side: the payload is a view of the caller's memory).
+ * Any other value travels as `node:v8` structured-clone bytes, like mpi4py's
+ * pickled lowercase methods; deserializing them never executes code.
+ */
+import v8 from 'node:v8';
+import { Datatype, PayloadKind, TYPED_ARRAY_CONSTRUCTORS, typedArrayDatatype } from '../datatype.js';
+import { SerializationError, TransportError } from '../errors.js';
+
+/** A value encoded for the wire. */
+export interface EncodedPayload {
+  kind: PayloadKind;
+  datatype: Datatype;
+  /** Element count: elements of a TypedArray, bytes otherwise. */
+  count: number;
+  /** The bytes; for raw payloads a view of the caller's memory. */
+  bytes: Uint8Array;
+}
+
+/** Encodes `value`. Throws {@link SerializationError} for values that cannot be cloned (functions, symbols, ...). */
+export function encodePayload(value: unknown): EncodedPayload {
+  const datatype = typedArrayDatatype(value);
+  if (datatype !== undefined) {
+    const view = value as ArrayBufferView & { length: number };
+    return {
+      kind: PayloadKind.TYPED,
+      datatype,
+      count: view.length,
+      bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+    };
+  }
+  if (value instanceof DataView) {
+    return {
+      kind: PayloadKind.TYPED,
+      datatype: Datatype.DATAVIEW,
+      count: value.byteLength,
+      bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    };
+  }
+  if (value instanceof ArrayBuffer) {
+    return { kind: PayloadKind.TYPED, datatype: Datatype.ARRAYBUFFER, count: value.byteLength, bytes: new Uint8Array(value) };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = v8.serialize(value);
+  } catch (error) {
+    throw new SerializationError(`cannot serialize a value of type ${describe(value)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return { kind: PayloadKind.SERIALIZED, datatype: Datatype.BYTES, count: bytes.byteLength, bytes };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * Decodes received bytes. `bytes` must be exclusively owned by the caller
+ * (a fresh allocation per message): when its offset is aligned the result
+ * is a view of it, without a copy.
+ */
+export function decodePayload(kind: number, datatype: number, count: number, bytes: Uint8Array): unknown {
+  if (kind === PayloadKind.SERIALIZED) return v8.deserialize(bytes);
+  if (kind !== PayloadKind.TYPED) throw new TransportError(`unknown payload kind ${kind}`);
+  switch (datatype) {
+    case Datatype.BUFFER:
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    case Datatype.DATAVIEW:
+      return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    case Datatype.ARRAYBUFFER:
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer
+        : bytes.slice().buffer;
+  }
+  const ctor = TYPED_ARRAY_CONSTRUCTORS.get(datatype as Datatype);
+  if (ctor === undefined) throw new TransportError(`unknown datatype ${datatype}`);
+  if (count * ctor.BYTES_PER_ELEMENT !== bytes.byteLength) {
+    throw new TransportError(`payload of ${bytes.byteLength} bytes does not hold ${count} ${ctor.name} elements`);
+  }
+  const aligned = bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+  return new ctor(aligned.buffer, aligned.byteOffset, count);
+}

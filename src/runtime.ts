@@ -1,0 +1,303 @@
+/**
+ * Process-wide runtime: `init()`, `finalize()`, `abort()`.
+ *
+ * Under `tsmpirun` a rank finds its bootstrap on an inherited pipe (the file
+ * descriptor in `TSMPI_BOOTSTRAP_FD`): the coordinator's address, the job CA
+ * certificate and a single-use token. Nothing secret is in argv or the
+ * environment. The rank then generates its key pair, trades a CSR and the
+ * token for its certificate, starts its gRPC server, registers its address
+ * and waits for the address table. Without a launcher, `init()` gives a
+ * one-rank world, as an MPI singleton does.
+ */
+import { writeSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import { Communicator } from './comm.js';
+import { config } from './config.js';
+import { BootstrapError, FinalizedError, NotInitializedError } from './errors.js';
+import { debug, setLogRank, warn } from './log.js';
+import { Engine } from './p2p/engine.js';
+import { createCsr, generateRsaKeyPair } from './security/pki.js';
+import { channelCredentials, type TlsMaterial } from './security/tls.js';
+import { GrpcTransport, type Endpoint } from './transport/grpc.js';
+import { MemoryJob } from './transport/memory.js';
+import type { Transport } from './transport/transport.js';
+import { services } from './transport/wire.js';
+
+/** The bootstrap a launcher writes, as one JSON line, on the rank's pipe. */
+export interface Bootstrap {
+  jobId: string;
+  rank: number;
+  size: number;
+  /** `host:port` of the coordinator's enrollment server (server-authenticated TLS). */
+  enroll: string;
+  /** `host:port` of the coordinator's session server (mutual TLS). */
+  coordinator: string;
+  /** The job CA certificate (PEM). */
+  caPem: string;
+  /** Single-use enrollment token, base64. */
+  token: string;
+  /** Interface the rank's server listens on. */
+  bindHost: string;
+}
+
+/** A line a rank writes back on its pipe when it dies of an uncaught error. */
+export interface FatalReport {
+  type: 'fatal';
+  message: string;
+}
+
+interface JobEventMessage {
+  table?: { endpoints: Array<{ rank: number; address: string; host: string }> };
+  peerFailed?: { rank: number; host: string; reason: string };
+}
+
+type SessionCall = grpc.ClientDuplexStream<object, JobEventMessage>;
+
+interface State {
+  world: Communicator;
+  transport: Transport;
+  session?: SessionCall;
+  clients: grpc.Client[];
+  lifeline?: net.Socket;
+}
+
+let initializing: Promise<Communicator> | undefined;
+let state: State | undefined;
+let finalized = false;
+
+/**
+ * Joins the job and resolves to the world communicator (MPI_Init). Calling
+ * it again returns the same communicator.
+ * @throws BootstrapError when the launcher's bootstrap is missing or malformed, enrollment is refused, or the job does not assemble within `TSMPI_INIT_TIMEOUT_MS`.
+ * @throws FinalizedError after {@link finalize}.
+ */
+export function init(): Promise<Communicator> {
+  if (finalized) return Promise.reject(new FinalizedError('init'));
+  initializing ??= start();
+  return initializing;
+}
+
+/** The world communicator after `init()` resolved. @throws NotInitializedError before. */
+export function world(): Communicator {
+  if (state === undefined) throw new NotInitializedError('world');
+  return state.world;
+}
+
+/** True between a resolved `init()` and `finalize()` (MPI_Initialized && !MPI_Finalized). */
+export function initialized(): boolean {
+  return state !== undefined && !finalized;
+}
+
+async function start(): Promise<Communicator> {
+  const fdText = process.env.TSMPI_BOOTSTRAP_FD;
+  if (fdText === undefined) {
+    const transport = new MemoryJob(1).transport(0);
+    const world = new Communicator(new Engine(transport), 0, () => finalized);
+    state = { world, transport, clients: [] };
+    return world;
+  }
+  const fd = Number(fdText);
+  if (!Number.isInteger(fd) || fd < 3) throw new BootstrapError(`TSMPI_BOOTSTRAP_FD=${fdText} is not an inherited descriptor`);
+  const lifeline = new net.Socket({ fd, readable: true, writable: true });
+  const bootstrap = await readBootstrap(lifeline);
+  setLogRank(bootstrap.rank);
+  installFatalReport(fd);
+  lifeline.on('close', () => {
+    if (!finalized) {
+      warn('the launcher is gone; exiting');
+      process.exit(1);
+    }
+  });
+  lifeline.unref();
+
+  const keys = await generateRsaKeyPair();
+  const enrollClient = new grpc.Client(
+    bootstrap.enroll,
+    channelCredentials({ caPem: bootstrap.caPem }, expectCoordinator(bootstrap.jobId)),
+    COORDINATOR_CHANNEL_OPTIONS,
+  );
+  const certPem = await enroll(enrollClient, bootstrap, createCsr(keys, `rank ${bootstrap.rank}`)).finally(() => enrollClient.close());
+  const tls: TlsMaterial = { caPem: bootstrap.caPem, certPem, keyPem: keys.privateKeyPem };
+
+  let sessionCall: SessionCall | undefined;
+  const transport = await GrpcTransport.start({
+    jobId: bootstrap.jobId,
+    rank: bootstrap.rank,
+    size: bootstrap.size,
+    tls,
+    bindHost: bootstrap.bindHost,
+    onSecurityEvent: (peer, reason) => {
+      warn(`security: refused ${peer}: ${reason}`);
+      sessionCall?.write({ security: { peer, reason } });
+    },
+  });
+  const sessionClient = new grpc.Client(
+    bootstrap.coordinator,
+    channelCredentials(tls, expectCoordinator(bootstrap.jobId)),
+    COORDINATOR_CHANNEL_OPTIONS,
+  );
+  sessionCall = sessionClient.makeBidiStreamRequest(
+    '/tsmpi.v1.Coordinator/Session',
+    sessionSerialize,
+    sessionDeserialize,
+  ) as SessionCall;
+  const table = await joinSession(sessionCall, transport);
+  transport.setPeers(table);
+  const world = new Communicator(new Engine(transport), 0, () => finalized);
+  state = { world, transport, session: sessionCall, clients: [sessionClient], lifeline };
+  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} ready at ${transport.address}`);
+  return world;
+}
+
+/** SNI name only: identity is checked from the certificate's SAN, never the host name. */
+const COORDINATOR_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'tsmpi' };
+
+const coordinatorService = services.tsmpi.v1.Coordinator.service;
+const sessionMethod = coordinatorService.Session as grpc.MethodDefinition<object, JobEventMessage>;
+const enrollMethod = coordinatorService.Enroll as grpc.MethodDefinition<object, { certPem: string }>;
+const sessionSerialize = sessionMethod.requestSerialize;
+const sessionDeserialize = sessionMethod.responseDeserialize;
+
+function expectCoordinator(jobId: string) {
+  return (identity: { jobId: string; role: string } | undefined): string | undefined =>
+    identity?.role === 'coordinator' && identity.jobId === jobId ? undefined : `the coordinator's certificate is not of job ${jobId}`;
+}
+
+function readBootstrap(socket: net.Socket): Promise<Bootstrap> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new BootstrapError('no bootstrap from the launcher within 30 s')), 30_000);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      const newline = text.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      try {
+        resolve(parseBootstrap(text.slice(0, newline)));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', (error) => fail(new BootstrapError(`cannot read the bootstrap pipe: ${error.message}`, { cause: error })));
+  });
+}
+
+function parseBootstrap(line: string): Bootstrap {
+  let b: Partial<Bootstrap>;
+  try {
+    b = JSON.parse(line) as Partial<Bootstrap>;
+  } catch (error) {
+    throw new BootstrapError('the bootstrap is not JSON', { cause: error });
+  }
+  const ok =
+    typeof b.jobId === 'string' &&
+    Number.isInteger(b.rank) &&
+    Number.isInteger(b.size) &&
+    (b.rank as number) >= 0 &&
+    (b.rank as number) < (b.size as number) &&
+    typeof b.coordinator === 'string' &&
+    typeof b.enroll === 'string' &&
+    typeof b.caPem === 'string' &&
+    typeof b.token === 'string' &&
+    typeof b.bindHost === 'string';
+  if (!ok) throw new BootstrapError('the bootstrap lacks a field or has a malformed one');
+  return b as Bootstrap;
+}
+
+function enroll(client: grpc.Client, bootstrap: Bootstrap, csrPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      '/tsmpi.v1.Coordinator/Enroll',
+      enrollMethod.requestSerialize,
+      enrollMethod.responseDeserialize,
+      { rank: bootstrap.rank, token: Buffer.from(bootstrap.token, 'base64'), csrPem },
+      { deadline: Date.now() + config.initTimeoutMs },
+      (error, reply) => {
+        if (error || !reply?.certPem) {
+          reject(new BootstrapError(`enrollment refused: ${error?.details ?? 'no certificate'}`, { cause: error }));
+        } else resolve(reply.certPem);
+      },
+    );
+  });
+}
+
+function joinSession(call: SessionCall, transport: GrpcTransport): Promise<Endpoint[]> {
+  return new Promise((resolve, reject) => {
+    let joined = false;
+    const timer = setTimeout(
+      () => reject(new BootstrapError(`the job did not assemble within ${config.initTimeoutMs} ms (TSMPI_INIT_TIMEOUT_MS)`)),
+      config.initTimeoutMs,
+    );
+    call.on('data', (event: JobEventMessage) => {
+      if (event.table && !joined) {
+        joined = true;
+        clearTimeout(timer);
+        resolve(event.table.endpoints.map((e) => ({ address: e.address, host: e.host })));
+      } else if (event.peerFailed) {
+        transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
+      }
+    });
+    call.on('error', (error: grpc.ServiceError) => {
+      clearTimeout(timer);
+      if (!joined) reject(new BootstrapError(`coordinator session failed: ${error.details}`, { cause: error }));
+      else if (!finalized) {
+        warn(`lost the coordinator: ${error.details}; exiting`);
+        process.exit(1);
+      }
+    });
+    call.write({ register: { address: transport.address, host: os.hostname(), pid: process.pid } });
+  });
+}
+
+function installFatalReport(fd: number): void {
+  process.on('uncaughtExceptionMonitor', (error, origin) => {
+    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const report: FatalReport = { type: 'fatal', message: `${what}: ${message}` };
+    try {
+      writeSync(fd, `${JSON.stringify(report)}\n`);
+    } catch {
+      // The launcher is gone; nothing to report to.
+    }
+  });
+}
+
+/**
+ * Leaves the job (MPI_Finalize): waits until every rank has called it, then
+ * closes every connection so the process can exit. Every rank must call it.
+ * @throws NotInitializedError before `init()`; PeerFailedError if a rank died first.
+ */
+export async function finalize(): Promise<void> {
+  if (finalized) return;
+  if (state === undefined) throw new NotInitializedError('finalize');
+  const s = state;
+  await s.world.barrier();
+  finalized = true;
+  s.session?.write({ finalize: {} });
+  await s.transport.close();
+  s.session?.end();
+  for (const client of s.clients) client.close();
+  s.lifeline?.destroy();
+}
+
+/**
+ * Ends the whole job with exit status `code` (MPI_Abort): the launcher stops
+ * every rank. Never resolves.
+ */
+export async function abort(code = 1, reason = 'abort() called'): Promise<never> {
+  const session = state?.session;
+  if (session !== undefined) {
+    session.write({ abort: { code, reason } });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  process.exit(code);
+}

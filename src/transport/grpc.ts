@@ -1,0 +1,443 @@
+/**
+ * The gRPC transport: one gRPC server per rank, mutual TLS 1.3, one
+ * long-lived Attach stream per ordered pair of ranks that talk.
+ *
+ * Direction: data from A to B flows on the stream that B dialled to A, from
+ * A's server to B's client, because grpc-js can widen only a client's
+ * receive window (`grpc-node.flow_control_window`); client->server streaming
+ * is capped by the server's fixed 64 KiB connection window. When A first
+ * sends to B it dials B; B, on accepting A's stream, dials A back, and A
+ * writes its messages for B on that dial-back stream. After first contact
+ * both directions are open. Connections are made lazily, on first use.
+ *
+ * Framing on the response stream (pass-through codec, no protobufjs copy of
+ * the payload): an Envelope, then ceil(payloadBytes / chunkBytes) raw chunks.
+ * Chunks are views of the sender's memory; each write waits for `'drain'`
+ * when grpc-js asks it to, and a send resolves when grpc-js has taken its
+ * last byte, so the caller may reuse its buffer.
+ *
+ * Identity: a peer's rank is the one in its certificate (SAN URI). The
+ * dialling side checks the server's certificate names the rank it meant to
+ * reach; the serving side checks the client's certificate is of this job and
+ * that its Hello agrees with it. Refusals are reported through `onSecurityEvent`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { config } from '../config.js';
+import { AuthenticationError, PeerFailedError, TransportError } from '../errors.js';
+import { debug } from '../log.js';
+import type { Identity } from '../security/pki.js';
+import { parseIdentity } from '../security/pki.js';
+import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
+import type { Envelope, Transport, TransportHandler } from './transport.js';
+import {
+  ATTACH_PATH,
+  decodeEnvelope,
+  decodeHello,
+  encodeEnvelope,
+  encodeHello,
+  rankServiceDefinition,
+  type WireEnvelope,
+} from './wire.js';
+
+/** Where a rank listens. */
+export interface Endpoint {
+  address: string;
+  host: string;
+}
+
+/** How to build a rank's transport. */
+export interface GrpcTransportOptions {
+  jobId: string;
+  rank: number;
+  size: number;
+  tls: TlsMaterial;
+  /** Interface to listen on, e.g. `127.0.0.1`. The port is chosen by the OS. */
+  bindHost: string;
+  /** Called when a connection is refused for a security reason. */
+  onSecurityEvent(peer: string, reason: string): void;
+}
+
+type ServerCall = grpc.ServerDuplexStream<Buffer, Buffer>;
+type ClientCall = grpc.ClientDuplexStream<Buffer, Buffer>;
+
+const IDENTITY_MARK = 'tsmpi identity check';
+
+/** Channel options of a rank's client connections. */
+function channelOptions(): grpc.ChannelOptions {
+  return {
+    // SNI name only: identity is checked from the certificate's SAN, never the host name.
+    'grpc.ssl_target_name_override': 'tsmpi',
+    'grpc-node.flow_control_window': config.flowControlWindow,
+    'grpc.max_receive_message_length': config.chunkBytes + 4096,
+    'grpc.max_send_message_length': 64 * 1024,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.enable_retries': 0,
+  };
+}
+
+/** The sending side of a link to one peer: the peer's Attach stream on our server, and a write queue. */
+class OutLink {
+  call: ServerCall | undefined;
+  failure: Error | undefined;
+  seq = 0;
+  /** Serializes whole messages so chunks of two messages never interleave. */
+  tail: Promise<void> = Promise.resolve();
+  readonly #waiters: Array<{ resolve(call: ServerCall): void; reject(error: Error): void }> = [];
+
+  ready(timeoutMs: number, onTimeout: () => Error): Promise<ServerCall> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.call) return Promise.resolve(this.call);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(onTimeout());
+      }, timeoutMs);
+      const waiter = {
+        resolve: (call: ServerCall) => {
+          clearTimeout(timer);
+          resolve(call);
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  open(call: ServerCall): void {
+    this.call = call;
+    for (const w of this.#waiters.splice(0)) w.resolve(call);
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+  }
+}
+
+/** Reassembles messages from one peer's stream: Envelope, then its chunks. */
+class InboundParser {
+  #expectedSeq = 0;
+  #current: { envelope: WireEnvelope; bytes: Uint8Array; filled: number } | undefined;
+
+  /** Feeds one gRPC message; returns a completed message, if this completed one. Throws on a protocol violation. */
+  push(data: Buffer): { envelope: Envelope; payload: Uint8Array } | undefined {
+    const current = this.#current;
+    if (current === undefined) {
+      const envelope = decodeEnvelope(data);
+      if (envelope.seq !== this.#expectedSeq) {
+        throw new TransportError(`message ${envelope.seq} arrived where ${this.#expectedSeq} was due`);
+      }
+      this.#expectedSeq++;
+      if (envelope.payloadBytes > config.maxMessageBytes) {
+        throw new TransportError(`a ${envelope.payloadBytes}-byte message exceeds TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`);
+      }
+      if (envelope.payloadBytes === 0) return { envelope, payload: new Uint8Array(0) };
+      const buffer = Buffer.allocUnsafeSlow(envelope.payloadBytes);
+      this.#current = { envelope, bytes: new Uint8Array(buffer.buffer, 0, envelope.payloadBytes), filled: 0 };
+      return undefined;
+    }
+    if (current.filled + data.byteLength > current.bytes.byteLength) {
+      throw new TransportError('a chunk overruns its message');
+    }
+    current.bytes.set(data, current.filled);
+    current.filled += data.byteLength;
+    if (current.filled < current.bytes.byteLength) return undefined;
+    this.#current = undefined;
+    return { envelope: current.envelope, payload: current.bytes };
+  }
+}
+
+/** A rank's gRPC transport. Create with {@link GrpcTransport.start}. */
+export class GrpcTransport implements Transport {
+  readonly rank: number;
+  readonly size: number;
+  /** `host:port` this rank's server listens on. */
+  readonly address: string;
+  readonly #options: GrpcTransportOptions;
+  readonly #server: grpc.Server;
+  #handler: TransportHandler | undefined;
+  #peers: readonly Endpoint[] = [];
+  readonly #out = new Map<number, OutLink>();
+  readonly #dialled = new Map<number, { client: grpc.Client; call: ClientCall }>();
+  readonly #serverCalls = new Set<ServerCall>();
+  readonly #failed = new Set<number>();
+  #closing = false;
+
+  private constructor(options: GrpcTransportOptions, server: grpc.Server, address: string) {
+    this.#options = options;
+    this.rank = options.rank;
+    this.size = options.size;
+    this.#server = server;
+    this.address = address;
+  }
+
+  /** Starts this rank's server on `bindHost`, port chosen by the OS. */
+  static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': 64 * 1024,
+      'grpc.max_send_message_length': config.chunkBytes + 4096,
+      'grpc.max_concurrent_streams': Math.max(16, options.size * 2),
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    let transport: GrpcTransport | undefined;
+    server.addService(rankServiceDefinition, {
+      attach: (call: ServerCall) => {
+        if (transport === undefined) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'starting' });
+        else transport.#accept(call);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${options.bindHost}:0`, mutualTlsServerCredentials(options.tls), (error, p) =>
+        error ? reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })) : resolve(p),
+      );
+    });
+    const host = options.bindHost.includes(':') ? `[${options.bindHost}]` : options.bindHost;
+    transport = new GrpcTransport(options, server, `${host}:${port}`);
+    return transport;
+  }
+
+  /** Installs the job's address table (indexed by rank). */
+  setPeers(peers: readonly Endpoint[]): void {
+    this.#peers = peers;
+  }
+
+  setHandler(handler: TransportHandler): void {
+    this.#handler = handler;
+  }
+
+  hostOf(rank: number): string {
+    return this.#peers[rank]?.host ?? 'unknown host';
+  }
+
+  #report(peer: string, reason: string): void {
+    debug('transport', `security: refused ${peer}: ${reason}`);
+    this.#options.onSecurityEvent(peer, reason);
+  }
+
+  // -- serving side: accepting a peer's Attach stream ---------------------
+
+  #accept(call: ServerCall): void {
+    const peerAddress = call.getPeer();
+    const refuse = (reason: string): void => {
+      this.#report(peerAddress, reason);
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: reason });
+    };
+    const identity = parseIdentity(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
+    const problem = this.#checkPeer(identity);
+    if (problem !== undefined || identity?.role !== 'rank') {
+      refuse(problem ?? 'not a rank certificate');
+      return;
+    }
+    const peer = identity.rank;
+    call.once('data', (first: Buffer) => {
+      let hello;
+      try {
+        hello = decodeHello(first);
+      } catch {
+        hello = undefined;
+      }
+      if (hello === undefined) return refuse(`rank ${peer} sent no Hello`);
+      if (hello.jobId !== this.#options.jobId) return refuse(`rank ${peer} claims job ${hello.jobId}`);
+      if (hello.rank !== peer) return refuse(`certificate of rank ${peer} claims to be rank ${hello.rank}`);
+      if (hello.destRank !== this.rank) return refuse(`rank ${peer} meant to reach rank ${hello.destRank}`);
+      const link = this.#outLink(peer);
+      if (link.call !== undefined) return refuse(`rank ${peer} is already attached`);
+      this.#serverCalls.add(call);
+      call.on('data', () => refuse(`rank ${peer} sent data on a control stream`));
+      call.on('end', () => {
+        call.end();
+        this.#lost(peer, 'closed its connection');
+      });
+      call.on('cancelled', () => this.#lost(peer, 'connection cancelled'));
+      call.on('error', (error: Error) => this.#lost(peer, `connection error: ${error.message}`, error));
+      call.on('close', () => this.#serverCalls.delete(call));
+      debug('transport', `rank ${peer} attached from ${peerAddress}`);
+      link.open(call);
+      // Open our own receiving stream to the peer, if we have not yet.
+      this.#dial(peer);
+    });
+  }
+
+  /** Why a peer identity is unacceptable, or `undefined` when it is a rank of this job. */
+  #checkPeer(identity: Identity | undefined): string | undefined {
+    if (identity === undefined) return 'certificate names no tsmpi identity';
+    if (identity.jobId !== this.#options.jobId) return `certificate of job ${identity.jobId}, not this job`;
+    if (identity.role === 'rank' && identity.rank >= this.size) return `certificate names rank ${identity.rank} of a ${this.size}-rank job`;
+    return undefined;
+  }
+
+  // -- dialling side: our receiving stream from a peer --------------------
+
+  #dial(peer: number): void {
+    if (this.#dialled.has(peer) || this.#closing) return;
+    const endpoint = this.#peers[peer];
+    if (endpoint === undefined) {
+      this.#lost(peer, 'no address known for it');
+      return;
+    }
+    const credentials = channelCredentials(this.#options.tls, (identity) => {
+      if (identity?.role === 'rank' && identity.jobId === this.#options.jobId && identity.rank === peer) return undefined;
+      const reason = `${IDENTITY_MARK}: ${endpoint.address} should be rank ${peer} of job ${this.#options.jobId}, its certificate says ${
+        identity === undefined ? 'nothing' : identity.role === 'rank' ? `rank ${identity.rank} of job ${identity.jobId}` : `${identity.role} of job ${identity.jobId}`
+      }`;
+      this.#report(endpoint.address, reason);
+      return reason;
+    });
+    const client = new grpc.Client(endpoint.address, credentials, channelOptions());
+    const identityFn = (b: Buffer): Buffer => b;
+    const call = client.makeBidiStreamRequest(ATTACH_PATH, identityFn, identityFn) as ClientCall;
+    this.#dialled.set(peer, { client, call });
+    const parser = new InboundParser();
+    call.on('data', (data: Buffer) => {
+      let message;
+      try {
+        message = parser.push(data);
+      } catch (error) {
+        this.#lost(peer, `protocol error: ${(error as Error).message}`, error);
+        call.cancel();
+        return;
+      }
+      if (message !== undefined) this.#handler?.message(peer, message.envelope, message.payload);
+    });
+    call.on('error', (error: grpc.ServiceError) => {
+      if (error.details?.includes(IDENTITY_MARK)) {
+        const auth = new AuthenticationError(endpoint.address, error.details.slice(error.details.indexOf(IDENTITY_MARK)), { cause: error });
+        this.#lost(peer, auth.message, auth);
+      } else {
+        this.#lost(peer, `connection error: ${error.details || error.message}`, error);
+      }
+    });
+    call.on('end', () => this.#lost(peer, 'closed its connection'));
+    call.write(encodeHello({ jobId: this.#options.jobId, rank: this.rank, destRank: peer }));
+    debug('transport', `dialled rank ${peer} at ${endpoint.address}`);
+  }
+
+  // -- failure ------------------------------------------------------------
+
+  #lost(peer: number, reason: string, cause?: unknown): void {
+    if (this.#closing || this.#failed.has(peer)) return;
+    this.#failed.add(peer);
+    const error =
+      cause instanceof AuthenticationError
+        ? cause
+        : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause });
+    debug('transport', `lost rank ${peer}: ${reason}`);
+    this.#outLink(peer).fail(error);
+    this.#handler?.peerFailed(
+      peer,
+      error instanceof PeerFailedError ? error : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause: error }),
+    );
+  }
+
+  /** Called by the runtime when the coordinator reports a dead rank. */
+  peerDied(peer: number, reason: string): void {
+    this.#lost(peer, reason);
+  }
+
+  // -- sending ------------------------------------------------------------
+
+  #outLink(peer: number): OutLink {
+    let link = this.#out.get(peer);
+    if (link === undefined) {
+      link = new OutLink();
+      this.#out.set(peer, link);
+    }
+    return link;
+  }
+
+  send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
+    const link = this.#outLink(dest);
+    if (link.call === undefined && link.failure === undefined) this.#dial(dest);
+    const run = async (): Promise<void> => {
+      const call = await link.ready(
+        config.connectTimeoutMs,
+        () =>
+          new PeerFailedError({
+            rank: dest,
+            host: this.hostOf(dest),
+            op: 'send',
+            reason: `no connection from it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`,
+          }),
+      );
+      const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes: payload.byteLength };
+      await writeMessage(call, encodeEnvelope(wire), payload, config.chunkBytes, () => link.failure);
+    };
+    const result = link.tail.then(run);
+    link.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    // Let queued sends finish before the streams end.
+    await Promise.all([...this.#out.values()].map((link) => link.tail));
+    this.#closing = true;
+    for (const call of this.#serverCalls) call.end();
+    for (const { call } of this.#dialled.values()) call.end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, 5000);
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    for (const { client } of this.#dialled.values()) client.close();
+  }
+}
+
+/**
+ * Writes an envelope and its payload in chunks, honouring backpressure.
+ * Resolves once grpc-js has consumed the last chunk (the payload is free).
+ */
+async function writeMessage(
+  call: ServerCall,
+  header: Buffer,
+  payload: Uint8Array,
+  chunkBytes: number,
+  failure: () => Error | undefined,
+): Promise<void> {
+  const pieces: Buffer[] = [header];
+  for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
+    const end = Math.min(offset + chunkBytes, payload.byteLength);
+    pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));
+  }
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as Buffer;
+    const broken = failure();
+    if (broken) throw broken;
+    if (i === pieces.length - 1) {
+      await new Promise<void>((resolve, reject) => {
+        call.write(piece, (error?: Error | null) => (error ? reject(failure() ?? error) : resolve()));
+      });
+    } else if (!call.write(piece)) {
+      await drained(call, failure);
+    }
+  }
+}
+
+function drained(call: ServerCall, failure: () => Error | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      call.off('drain', onDrain);
+      call.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve();
+    };
+    const onClose = (): void => {
+      done();
+      reject(failure() ?? new TransportError('stream closed while sending'));
+    };
+    call.on('drain', onDrain);
+    call.on('close', onClose);
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * An in-memory transport: N ranks in one process, for fast tests of the
+ * matching engine and the collective algorithms. Same contract as gRPC:
+ * per-destination order, exclusive payloads, peer failure.
+ */
+import { PeerFailedError } from '../errors.js';
+import type { Envelope, Transport, TransportHandler } from './transport.js';
+
+class MemoryTransport implements Transport {
+  readonly rank: number;
+  readonly size: number;
+  handler: TransportHandler | undefined;
+  readonly #job: MemoryJob;
+
+  constructor(job: MemoryJob, rank: number) {
+    this.#job = job;
+    this.rank = rank;
+    this.size = job.size;
+  }
+
+  setHandler(handler: TransportHandler): void {
+    this.handler = handler;
+  }
+
+  async send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
+    const target = this.#job.transports[dest];
+    if (target === undefined || this.#job.dead.has(dest)) {
+      throw new PeerFailedError({ rank: dest, host: 'memory', op: 'send', reason: 'rank is dead' });
+    }
+    const copy = payload.slice();
+    const from = this.rank;
+    // Delivery in a later macrotask keeps per-destination order and lets the sender run on.
+    const queue = this.#job.queueFor(from, dest);
+    queue.push(() => target.handler?.message(from, { ...envelope }, copy));
+  }
+
+  hostOf(): string {
+    return 'memory';
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A job of `size` ranks sharing one process. */
+export class MemoryJob {
+  readonly size: number;
+  readonly transports: MemoryTransport[];
+  readonly dead = new Set<number>();
+  readonly #queues = new Map<string, Array<() => void>>();
+
+  constructor(size: number) {
+    this.size = size;
+    this.transports = Array.from({ length: size }, (_, rank) => new MemoryTransport(this, rank));
+  }
+
+  /** The transport of `rank`. */
+  transport(rank: number): Transport {
+    const t = this.transports[rank];
+    if (t === undefined) throw new RangeError(`no rank ${rank}`);
+    return t;
+  }
+
+  queueFor(from: number, to: number): { push(deliver: () => void): void } {
+    const key = `${from}>${to}`;
+    return {
+      push: (deliver) => {
+        let q = this.#queues.get(key);
+        if (q === undefined) {
+          q = [];
+          this.#queues.set(key, q);
+        }
+        q.push(deliver);
+        if (q.length === 1) setImmediate(() => this.#drain(key));
+      },
+    };
+  }
+
+  #drain(key: string): void {
+    const q = this.#queues.get(key);
+    if (q === undefined) return;
+    const batch = q.splice(0, q.length);
+    for (const deliver of batch) deliver();
+  }
+
+  /** Simulates the death of `rank`: every other rank is told, as the coordinator would. */
+  kill(rank: number, reason = 'killed'): void {
+    this.dead.add(rank);
+    for (const t of this.transports) {
+      if (t.rank !== rank) t.handler?.peerFailed(rank, new PeerFailedError({ rank, host: 'memory', op: 'wait', reason }));
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The transport contract. Everything above it (matching, collectives) sees
+ * only this; the gRPC transport and the in-memory transport implement it.
+ */
+import type { PeerFailedError } from '../errors.js';
+
+/** The header of one message. The source is never in it: it is the authenticated peer. */
+export interface Envelope {
+  /** Communicator context id. */
+  context: number;
+  /** Message tag, >= 0. */
+  tag: number;
+  /** A `PayloadKind` number. */
+  kind: number;
+  /** A `Datatype` number. */
+  datatype: number;
+  /** Element count. */
+  count: number;
+}
+
+/** Receives what a transport delivers. Set once, before the first message can arrive. */
+export interface TransportHandler {
+  /** A whole message from `source`; `payload` is exclusively the receiver's. Called in arrival order per source. */
+  message(source: number, envelope: Envelope, payload: Uint8Array): void;
+  /** `rank` died or its link broke; pending and future operations on it must fail. */
+  peerFailed(rank: number, error: PeerFailedError): void;
+}
+
+/** A rank's connection to the other ranks of its job. */
+export interface Transport {
+  readonly rank: number;
+  readonly size: number;
+  /** Installs the upward handler. */
+  setHandler(handler: TransportHandler): void;
+  /**
+   * Sends one message to `dest` (never this rank). Messages to one
+   * destination arrive in the order of the calls. Resolves when `payload` may
+   * be reused; rejects with `PeerFailedError` or `AuthenticationError`.
+   */
+  send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void>;
+  /** The host of `rank`, for error messages. */
+  hostOf(rank: number): string;
+  /** Closes every connection after flushing what was sent. */
+  close(): Promise<void>;
+}

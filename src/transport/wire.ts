@@ -1,0 +1,110 @@
+/**
+ * Wire types from `proto/tsmpi.proto`, the schema of record: the gRPC
+ * package definition (for the coordinator and the rank service) and the
+ * protobufjs types that encode the data plane's Envelope and Control messages.
+ */
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import type { Envelope } from './transport.js';
+
+/** Absolute path of the schema. Works from `src/` (tests) and `dist/src/` (built). */
+export const PROTO_PATH = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../proto/tsmpi.proto' : '../../proto/tsmpi.proto', import.meta.url),
+);
+
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: Number, defaults: true, oneofs: true };
+
+const packageDefinition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+
+/** Service definitions loaded from the schema. */
+export const services = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+  tsmpi: { v1: { Coordinator: grpc.ServiceClientConstructor; Rank: grpc.ServiceClientConstructor } };
+};
+
+const root = protobuf.loadSync(PROTO_PATH);
+const EnvelopeType = root.lookupType('tsmpi.v1.Envelope');
+const ControlType = root.lookupType('tsmpi.v1.Control');
+
+/** An Envelope as it travels: the message header plus the stream sequence number and payload size. */
+export interface WireEnvelope extends Envelope {
+  seq: number;
+  payloadBytes: number;
+}
+
+function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (value !== null && typeof value === 'object' && 'toNumber' in value) return (value as { toNumber(): number }).toNumber();
+  return 0;
+}
+
+/** Encodes an envelope (protobuf `tsmpi.v1.Envelope`). */
+export function encodeEnvelope(e: WireEnvelope): Buffer {
+  const bytes = EnvelopeType.encode(
+    EnvelopeType.fromObject({
+      context: e.context,
+      tag: e.tag,
+      seq: e.seq,
+      kind: e.kind,
+      datatype: e.datatype,
+      count: e.count,
+      payloadBytes: e.payloadBytes,
+    }),
+  ).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Decodes an envelope. Throws on malformed bytes. */
+export function decodeEnvelope(bytes: Uint8Array): WireEnvelope {
+  const m = EnvelopeType.decode(bytes) as unknown as Record<string, unknown>;
+  return {
+    context: toNumber(m.context),
+    tag: toNumber(m.tag),
+    seq: toNumber(m.seq),
+    kind: toNumber(m.kind),
+    datatype: toNumber(m.datatype),
+    count: toNumber(m.count),
+    payloadBytes: toNumber(m.payloadBytes),
+  };
+}
+
+/** The Hello a dialling rank sends first on its Attach stream. */
+export interface Hello {
+  jobId: string;
+  rank: number;
+  destRank: number;
+}
+
+/** Encodes a `tsmpi.v1.Control` carrying a Hello. */
+export function encodeHello(hello: Hello): Buffer {
+  const bytes = ControlType.encode(ControlType.fromObject({ hello })).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Decodes a `tsmpi.v1.Control`; returns its Hello, or `undefined` when it carries none. */
+export function decodeHello(bytes: Uint8Array): Hello | undefined {
+  const m = ControlType.toObject(ControlType.decode(bytes), { longs: Number, defaults: true }) as { hello?: Hello };
+  return m.hello;
+}
+
+/** gRPC method path of the data plane stream. */
+export const ATTACH_PATH = '/tsmpi.v1.Rank/Attach';
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * The Rank service with the pass-through codec: requests are protobuf
+ * Control messages encoded by us, responses are raw envelope/chunk bytes.
+ */
+export const rankServiceDefinition: grpc.ServiceDefinition = {
+  attach: {
+    path: ATTACH_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
