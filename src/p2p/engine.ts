@@ -109,7 +109,7 @@ export class Engine implements TransportHandler {
   #failure(rank: number, op: string): PeerFailedError {
     const original = this.#failed.get(rank);
     if (original === undefined) throw new Error(`rank ${rank} has not failed`);
-    return new PeerFailedError({ rank: original.rank, host: original.host, op, reason: original.reason }, { cause: original });
+    return new PeerFailedError({ rank: original.rank, host: original.host, op, reason: original.reason });
   }
 
   /** The failure that makes a receive from `source` hopeless, if any. */

@@ -138,7 +138,13 @@ export class JobCa {
   issue(csrPem: string, identity: Identity, validityMs: number = LEAF_VALIDITY_MS): string {
     if (identity.jobId !== this.jobId) throw new Error('identity belongs to another job');
     const csr = forge.pki.certificationRequestFromPem(csrPem);
-    if (!csr.verify()) throw new Error('CSR signature does not verify');
+    let verified: boolean;
+    try {
+      verified = csr.verify();
+    } catch {
+      verified = false; // forge throws on a malformed signature block
+    }
+    if (!verified) throw new Error('CSR signature does not verify');
     if (!csr.publicKey) throw new Error('CSR carries no public key');
     const cert = forge.pki.createCertificate();
     cert.publicKey = csr.publicKey;

@@ -61,6 +61,8 @@ type ServerCall = grpc.ServerDuplexStream<Buffer, Buffer>;
 type ClientCall = grpc.ClientDuplexStream<Buffer, Buffer>;
 
 const IDENTITY_MARK = 'tsmpi identity check';
+/** OpenSSL's words for a peer certificate that does not verify, as grpc-js passes them on in `details`. */
+const TLS_VERIFY_FAILURE = /certificate|self-signed|unable to (verify|get)|CERT_|alert/i;
 
 /** Channel options of a rank's client connections. */
 function channelOptions(): grpc.ChannelOptions {
@@ -306,9 +308,14 @@ export class GrpcTransport implements Transport {
       if (message !== undefined) this.#handler?.message(peer, message.envelope, message.payload);
     });
     call.on('error', (error: grpc.ServiceError) => {
-      if (error.details?.includes(IDENTITY_MARK)) {
-        const auth = new AuthenticationError(endpoint.address, error.details.slice(error.details.indexOf(IDENTITY_MARK)), { cause: error });
+      const details = error.details ?? '';
+      if (details.includes(IDENTITY_MARK)) {
+        const auth = new AuthenticationError(endpoint.address, details.slice(details.indexOf(IDENTITY_MARK)), { cause: error });
         this.#lost(peer, auth.message, auth);
+      } else if (TLS_VERIFY_FAILURE.test(details)) {
+        const reason = `TLS verification failed: ${details}`;
+        this.#report(endpoint.address, reason);
+        this.#lost(peer, reason, new AuthenticationError(endpoint.address, reason, { cause: error }));
       } else {
         this.#lost(peer, `connection error: ${error.details || error.message}`, error);
       }

@@ -1,0 +1,180 @@
+// Security of the real transport: mTLS gRPC servers of real ranks, attacked
+// with certificates made at test time. Assertions are on error codes and on
+// what was delivered, never on message text alone.
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PayloadKind, Datatype } from '../../src/datatype.js';
+import { JobCa } from '../../src/security/pki.js';
+import { channelCredentials, type TlsMaterial } from '../../src/security/tls.js';
+import { GrpcTransport } from '../../src/transport/grpc.js';
+import type { Envelope } from '../../src/transport/transport.js';
+import { ATTACH_PATH, encodeHello } from '../../src/transport/wire.js';
+import { rankMaterial } from '../helpers/pki.js';
+
+interface Rank {
+  transport: GrpcTransport;
+  received: Array<{ source: number; payload: Uint8Array }>;
+  failures: Array<{ rank: number; code: string }>;
+  security: Array<{ peer: string; reason: string }>;
+}
+
+async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMaterial): Promise<Rank> {
+  const r: Partial<Rank> = { received: [], failures: [], security: [] };
+  r.transport = await GrpcTransport.start({
+    jobId: ca.jobId,
+    rank,
+    size,
+    tls: material ?? (await rankMaterial(ca, rank)),
+    bindHost: '127.0.0.1',
+    onSecurityEvent: (peer, reason) => r.security?.push({ peer, reason }),
+  });
+  r.transport.setHandler({
+    message: (source, _e, payload) => r.received?.push({ source, payload }),
+    peerFailed: (failed, error) => r.failures?.push({ rank: failed, code: error.code }),
+  });
+  return r as Rank;
+}
+
+const envelope: Envelope = { context: 0, tag: 1, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 3 };
+
+/** Opens an Attach stream as an attacker would and resolves to the gRPC status code it ends with. */
+function attach(address: string, credentials: grpc.ChannelCredentials, hello?: Buffer): Promise<grpc.status> {
+  const client = new grpc.Client(address, credentials, { 'grpc.ssl_target_name_override': 'tsmpi' });
+  const id = (b: Buffer): Buffer => b;
+  const call = client.makeBidiStreamRequest(ATTACH_PATH, id, id);
+  if (hello) call.write(hello);
+  return new Promise((resolve) => {
+    call.on('data', () => undefined);
+    call.on('error', (error: grpc.ServiceError) => {
+      client.close();
+      resolve(error.code);
+    });
+    call.on('status', (status: grpc.StatusObject) => {
+      client.close();
+      resolve(status.code);
+    });
+  });
+}
+
+const trustAnything = (): undefined => undefined;
+
+describe('transport security (real mTLS gRPC)', () => {
+  let jobA: JobCa;
+  let ranks: Rank[];
+
+  beforeAll(async () => {
+    jobA = await JobCa.create();
+    ranks = await Promise.all([0, 1, 2].map((r) => startRank(jobA, r, 3)));
+    const table = ranks.map((r) => ({ address: r.transport.address, host: 'localhost' }));
+    for (const r of ranks) r.transport.setPeers(table);
+  });
+
+  afterAll(async () => {
+    await Promise.all(ranks.map((r) => r.transport.close()));
+  });
+
+  it('delivers a message with the source taken from the certificate', async () => {
+    await ranks[1]!.transport.send(0, envelope, new Uint8Array([1, 2, 3]));
+    await expect.poll(() => ranks[0]!.received.length).toBe(1);
+    expect(ranks[0]!.received[0]!.source).toBe(1);
+    expect([...ranks[0]!.received[0]!.payload]).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a client that presents no certificate', async () => {
+    const code = await attach(ranks[0]!.transport.address, channelCredentials({ caPem: jobA.certPem }, trustAnything));
+    expect(code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it('refuses a certificate from another CA claiming this job id', async () => {
+    const rogue = await JobCa.create(jobA.jobId);
+    const material = await rankMaterial(rogue, 1);
+    const code = await attach(
+      ranks[0]!.transport.address,
+      channelCredentials({ caPem: jobA.certPem, certPem: material.certPem, keyPem: material.keyPem }, trustAnything),
+      encodeHello({ jobId: jobA.jobId, rank: 1, destRank: 0 }),
+    );
+    expect(code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it('refuses an expired certificate of this job', async () => {
+    const material = await rankMaterial(jobA, 1, -60_000);
+    const code = await attach(ranks[0]!.transport.address, channelCredentials(material, trustAnything));
+    expect(code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it('refuses a rank of another concurrently running job, on both sides', async () => {
+    const jobB = await JobCa.create();
+    const b = await Promise.all([0, 1].map((r) => startRank(jobB, r, 2)));
+    try {
+      // Rank 1 of job B is pointed at rank 0 of job A.
+      b[1]!.transport.setPeers([
+        { address: ranks[0]!.transport.address, host: 'localhost' },
+        { address: b[1]!.transport.address, host: 'localhost' },
+      ]);
+      const before = ranks[0]!.received.length;
+      await expect(b[1]!.transport.send(0, envelope, new Uint8Array([6, 6, 6]))).rejects.toMatchObject({
+        code: 'ERR_TSMPI_AUTHENTICATION',
+      });
+      expect(b[1]!.security.length).toBeGreaterThan(0);
+      expect(ranks[0]!.received.length).toBe(before);
+    } finally {
+      await Promise.all(b.map((r) => r.transport.close()));
+    }
+  });
+
+  it('refuses a valid certificate of rank 1 claiming to be rank 2, and reports it', async () => {
+    const material = await rankMaterial(jobA, 1);
+    const before = ranks[0]!.security.length;
+    const code = await attach(
+      ranks[0]!.transport.address,
+      channelCredentials(material, trustAnything),
+      encodeHello({ jobId: jobA.jobId, rank: 2, destRank: 0 }),
+    );
+    expect(code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(ranks[0]!.security.length).toBe(before + 1);
+    expect(ranks[0]!.security.at(-1)?.reason).toContain('rank 1');
+  });
+
+  it('refuses a server whose certificate names another rank than the one dialled', async () => {
+    const jobC = await JobCa.create();
+    const c = await Promise.all([0, 1, 2].map((r) => startRank(jobC, r, 3)));
+    try {
+      // Rank 1's table says rank 0 lives where rank 2 listens.
+      c[1]!.transport.setPeers([
+        { address: c[2]!.transport.address, host: 'localhost' },
+        { address: c[1]!.transport.address, host: 'localhost' },
+        { address: c[2]!.transport.address, host: 'localhost' },
+      ]);
+      await expect(c[1]!.transport.send(0, envelope, new Uint8Array(3))).rejects.toMatchObject({ code: 'ERR_TSMPI_AUTHENTICATION' });
+      expect(c[1]!.security.some((e) => e.reason.includes('should be rank 0'))).toBe(true);
+      expect(c[2]!.received).toHaveLength(0);
+    } finally {
+      await Promise.all(c.map((r) => r.transport.close()));
+    }
+  });
+
+  it('speaks TLS 1.3 only: a TLS 1.2 client is refused', async () => {
+    const material = await rankMaterial(jobA, 1);
+    const [host, port] = ranks[0]!.transport.address.split(':') as [string, string];
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tls.connect({
+        host,
+        port: Number(port),
+        ca: material.caPem,
+        cert: material.certPem,
+        key: material.keyPem,
+        maxVersion: 'TLSv1.2',
+        minVersion: 'TLSv1.2',
+        checkServerIdentity: () => undefined,
+        ALPNProtocols: ['h2'],
+      });
+      socket.on('secureConnect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    expect(outcome).not.toBe('connected');
+  });
+});
