@@ -2,6 +2,8 @@
 // vega-datasets package: the pieces shared by the SPMD job (flights.ts) and
 // its serial check (test/integration/examples.test.ts).
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import Table from 'cli-table3';
 
 /** One column per field; `hour` is the departure hour 0..23. */
@@ -19,7 +21,8 @@ export const DELAYED_MINUTES = 15;
 /** Reads `flights-200k.json` from the vega-datasets package into typed columns. */
 export async function loadFlights(): Promise<Flights> {
   // The package exports only its entry point; the data files sit beside its build/ folder.
-  const file = new URL('../data/flights-200k.json', import.meta.resolve('vega-datasets'));
+  const entry = createRequire(import.meta.url).resolve('vega-datasets');
+  const file = path.join(path.dirname(entry), '..', 'data', 'flights-200k.json');
   const rows = JSON.parse(await readFile(file, 'utf8')) as Array<{ delay: number; time: number }>;
   const delay = new Int32Array(rows.length);
   const hour = new Uint8Array(rows.length);

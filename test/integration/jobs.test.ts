@@ -1,0 +1,54 @@
+// Whole jobs started through tsmpirun over real mTLS gRPC.
+import { describe, expect, it } from 'vitest';
+import { linesWith, tsmpirun } from '../helpers/tsmpirun.js';
+
+describe.each([1, 2, 4])('a %i-rank job', (n) => {
+  it('runs hello: every rank reports its rank and the world size', async () => {
+    const r = await tsmpirun(['-n', String(n), 'examples/hello.ts']);
+    expect(r.stderr).not.toMatch(/tsmpirun:/);
+    expect(r.code).toBe(0);
+    const ranks = linesWith(r.stdout, 'hello from rank ').map((l) => l.split(' ').slice(0, 3).join(' '));
+    expect(ranks.sort()).toEqual(Array.from({ length: n }, (_, i) => `${i} of ${n}`).sort());
+  });
+
+  it('honours MPI point-to-point semantics', async () => {
+    const r = await tsmpirun(['-n', String(n), 'test/programs/p2p.ts']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'ok ')).toEqual([
+      'tag selectivity',
+      'ANY_SOURCE with status',
+      'non-overtaking 1000',
+      'self-send',
+      'every payload type',
+      'large message',
+      'probe',
+    ]);
+  });
+
+  it('computes every collective like the serial reference', async () => {
+    const r = await tsmpirun(['-n', String(n), 'test/programs/collectives.ts']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'ok ')).toEqual(['barrier', 'bcast, scatter, gather for every root', 'allreduce SUM PROD MIN MAX']);
+  });
+});
+
+describe('examples', () => {
+  it('ring passes the token through every rank', async () => {
+    const r = await tsmpirun(['-n', '4', 'examples/ring.ts']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ring of 4: sum of ranks = 6, path = 0 -> 1 -> 2 -> 3 -> 0');
+  });
+
+  it('flights prints the same table as a serial computation', async () => {
+    const { formatTable, loadFlights, partialStats } = await import('../../examples/flights-stats.js');
+    const serial = partialStats(await loadFlights());
+    const r = await tsmpirun(['-n', '4', 'examples/flights.ts']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('flights per rank: 50000, 50000, 50000, 50000');
+    expect(r.stdout).toContain(formatTable(serial.sums, serial.maxDelay));
+    expect(r.stdout).toContain('200000 flights');
+  });
+});
