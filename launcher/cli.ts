@@ -47,9 +47,7 @@ async function main(): Promise<number> {
     .option('n', { alias: ['np'], type: 'number', describe: 'number of ranks to start', default: 1 })
     .option('x', {
       type: 'string',
-      array: true,
       describe: 'export VAR (from this environment) or VAR=value to every rank; repeatable',
-      default: [] as string[],
     })
     .option('tag-output', { type: 'boolean', default: false, describe: 'prefix every output line with [rank]' })
     .option('timeout', { type: 'number', describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})` })
@@ -82,7 +80,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const env: Record<string, string> = {};
-  for (const spec of argv.x) {
+  const exports = argv.x === undefined ? [] : ([] as string[]).concat(argv.x);
+  for (const spec of exports) {
     const eq = spec.indexOf('=');
     const name = eq < 0 ? spec : spec.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

@@ -121,7 +121,7 @@ async function start(): Promise<Communicator> {
   const certPem = await enroll(enrollClient, bootstrap, createCsr(keys, `rank ${bootstrap.rank}`)).finally(() => enrollClient.close());
   const tls: TlsMaterial = { caPem: bootstrap.caPem, certPem, keyPem: keys.privateKeyPem };
 
-  let sessionCall: SessionCall | undefined;
+  const session: { call?: SessionCall } = {};
   const transport = await GrpcTransport.start({
     jobId: bootstrap.jobId,
     rank: bootstrap.rank,
@@ -130,7 +130,7 @@ async function start(): Promise<Communicator> {
     bindHost: bootstrap.bindHost,
     onSecurityEvent: (peer, reason) => {
       warn(`security: refused ${peer}: ${reason}`);
-      sessionCall?.write({ security: { peer, reason } });
+      session.call?.write({ security: { peer, reason } });
     },
   });
   const sessionClient = new grpc.Client(
@@ -138,11 +138,12 @@ async function start(): Promise<Communicator> {
     channelCredentials(tls, expectCoordinator(bootstrap.jobId)),
     COORDINATOR_CHANNEL_OPTIONS,
   );
-  sessionCall = sessionClient.makeBidiStreamRequest(
+  const sessionCall = sessionClient.makeBidiStreamRequest(
     '/tsmpi.v1.Coordinator/Session',
     sessionSerialize,
     sessionDeserialize,
   ) as SessionCall;
+  session.call = sessionCall;
   const table = await joinSession(sessionCall, transport);
   transport.setPeers(table);
   const world = new Communicator(new Engine(transport), 0, () => finalized);

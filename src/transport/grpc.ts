@@ -159,8 +159,7 @@ class InboundParser {
 export class GrpcTransport implements Transport {
   readonly rank: number;
   readonly size: number;
-  /** `host:port` this rank's server listens on. */
-  readonly address: string;
+  #address = '';
   readonly #options: GrpcTransportOptions;
   readonly #server: grpc.Server;
   #handler: TransportHandler | undefined;
@@ -171,12 +170,16 @@ export class GrpcTransport implements Transport {
   readonly #failed = new Set<number>();
   #closing = false;
 
-  private constructor(options: GrpcTransportOptions, server: grpc.Server, address: string) {
+  private constructor(options: GrpcTransportOptions, server: grpc.Server) {
     this.#options = options;
     this.rank = options.rank;
     this.size = options.size;
     this.#server = server;
-    this.address = address;
+  }
+
+  /** `host:port` this rank's server listens on. */
+  get address(): string {
+    return this.#address;
   }
 
   /** Starts this rank's server on `bindHost`, port chosen by the OS. */
@@ -187,20 +190,15 @@ export class GrpcTransport implements Transport {
       'grpc.max_concurrent_streams': Math.max(16, options.size * 2),
       'grpc.keepalive_permit_without_calls': 1,
     });
-    let transport: GrpcTransport | undefined;
-    server.addService(rankServiceDefinition, {
-      attach: (call: ServerCall) => {
-        if (transport === undefined) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'starting' });
-        else transport.#accept(call);
-      },
-    });
+    const transport = new GrpcTransport(options, server);
+    server.addService(rankServiceDefinition, { attach: (call: ServerCall) => transport.#accept(call) });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${options.bindHost}:0`, mutualTlsServerCredentials(options.tls), (error, p) =>
         error ? reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })) : resolve(p),
       );
     });
     const host = options.bindHost.includes(':') ? `[${options.bindHost}]` : options.bindHost;
-    transport = new GrpcTransport(options, server, `${host}:${port}`);
+    transport.#address = `${host}:${port}`;
     return transport;
   }
 

@@ -1,0 +1,120 @@
+// tsmpirun's own behaviour: exit status, failure reports, timeouts, signals, output, environment.
+import { describe, expect, it } from 'vitest';
+import { linesWith, tsmpirun } from '../helpers/tsmpirun.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function eventually(condition: () => boolean, limitMs = 10_000): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return condition();
+}
+
+describe('tsmpirun', () => {
+  it('exits with the first failing rank status and names it', async () => {
+    const r = await tsmpirun(['-n', '3', 'test/programs/fail-recv.ts']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/tsmpirun: rank 1 \(pid \d+\) exited with code 3/);
+  });
+
+  it('rejects a receive from a rank that died with PeerFailedError naming it', async () => {
+    const r = await tsmpirun(['-n', '2', 'test/programs/fail-recv.ts']);
+    expect(r.stdout).toMatch(/rank 0 caught ERR_TSMPI_PEER_FAILED naming rank 1 on \S+ in recv/);
+  });
+
+  it('stops the whole job on an uncaught exception and says which rank and why', async () => {
+    const r = await tsmpirun(['-n', '4', 'test/programs/crash.ts']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/tsmpirun: rank 2 \(pid \d+\) exited with code 1: (uncaught exception|unhandled rejection): TypeError: boom from rank 2/);
+  });
+
+  it('aborts on --timeout, naming the ranks still running, and leaves no process behind', async () => {
+    let pids: number[] = [];
+    const r = await tsmpirun(['-n', '3', '--timeout', '4', 'test/programs/wait-forever.ts'], {
+      onStdout: (text) => (pids = linesWith(text, 'ready ').map((l) => Number(l.split(' ')[1]))),
+    });
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/tsmpirun: timeout after 4 s; ranks still running: 0 \(pid \d+\), 1 \(pid \d+\), 2 \(pid \d+\)/);
+    expect(pids).toHaveLength(3);
+    expect(await eventually(() => pids.every((pid) => !alive(pid)))).toBe(true);
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('ends every rank when it receives %s', async (signal) => {
+    let pids: number[] = [];
+    let launcher = -1;
+    const done = tsmpirun(['-n', '3', 'test/programs/wait-forever.ts'], {
+      onSpawn: (pid) => (launcher = pid),
+      onStdout: (text) => (pids = linesWith(text, 'ready ').map((l) => Number(l.split(' ')[1]))),
+    });
+    expect(await eventually(() => pids.length === 3, 30_000)).toBe(true);
+    process.kill(launcher, signal);
+    const r = await done;
+    expect(r.code).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(await eventually(() => pids.every((pid) => !alive(pid)))).toBe(true);
+  });
+
+  it('runs non-Node programs as executables and passes their arguments', async () => {
+    const r = await tsmpirun(['-n', '3', 'sh', '-c', 'echo "rank $TSMPI_COMM_WORLD_RANK of $TSMPI_COMM_WORLD_SIZE"']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['rank 0 of 3', 'rank 1 of 3', 'rank 2 of 3']);
+  });
+
+  it('accepts -np and --oversubscribe, and reports a non-zero exit of an executable', async () => {
+    const r = await tsmpirun(['-np', '2', '--oversubscribe', 'sh', '-c', 'exit $((TSMPI_COMM_WORLD_RANK * 7))']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/rank 1 \(pid \d+\) exited with code 7/);
+  });
+
+  it('prefixes lines with --tag-output and never interleaves inside a line', async () => {
+    const r = await tsmpirun(['-n', '3', '--tag-output', 'test/programs/lines.ts']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(600);
+    for (const line of lines) {
+      const m = /^\[(\d)\] L(\d):(\d+):(\d+)$/.exec(line);
+      expect(m, line.slice(0, 40)).not.toBeNull();
+      const [, tag, rank, , body] = m as RegExpExecArray;
+      expect(rank).toBe(tag);
+      expect(body).toBe(String(rank).repeat(3000));
+    }
+  });
+
+  it('exports -x variables, and no private key or token reaches argv or the environment', async () => {
+    const r = await tsmpirun(['-n', '2', '-x', 'FOO=bar', '-x', 'BAR', 'test/programs/secrets.ts'], {
+      env: { ...process.env, BAR: 'from-launcher' },
+    });
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'rank ').sort()).toEqual([
+      '0 secrets-visible=none FOO=bar BAR=from-launcher',
+      '1 secrets-visible=none FOO=bar BAR=from-launcher',
+    ]);
+  });
+
+  it('fails the job when a rank that called init() exits 0 without finalize()', async () => {
+    const r = await tsmpirun(['-n', '2', '--timeout', '30', 'test/programs/no-finalize.ts']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rank 1 \(pid \d+\) exited with code 0 without calling finalize\(\)/);
+  });
+
+  it('owes no finalize() for programs that never called init()', async () => {
+    const r = await tsmpirun(['-n', '2', '--timeout', '30', 'sh', '-c', 'exit 0']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('refuses bad options with a clear message', async () => {
+    const r = await tsmpirun(['-n', '0', 'examples/hello.ts']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('-n 0');
+  });
+});
