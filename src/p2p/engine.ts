@@ -62,6 +62,7 @@ export class Engine implements TransportHandler {
   readonly #posted = new Map<number, Waiter[]>();
   readonly #probes = new Map<number, Waiter[]>();
   readonly #failed = new Map<number, PeerFailedError>();
+  readonly #finished = new Set<number>();
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -106,6 +107,20 @@ export class Engine implements TransportHandler {
     }
   }
 
+  /** Transport upcall: a peer finalized; nothing more will come from it. */
+  peerFinished(rank: number): void {
+    this.#finished.add(rank);
+    for (const map of [this.#posted, this.#probes]) {
+      for (const waiters of map.values()) {
+        for (const w of waiters.filter((x) => x.source === rank)) w.settle({ error: this.#finishedError(rank) });
+      }
+    }
+  }
+
+  #finishedError(rank: number): PeerFailedError {
+    return new PeerFailedError({ rank, host: this.transport.hostOf(rank), op: 'recv', reason: 'it finalized; no message from it can arrive' });
+  }
+
   #failure(rank: number, op: string): PeerFailedError {
     const original = this.#failed.get(rank);
     if (original === undefined) throw new Error(`rank ${rank} has not failed`);
@@ -118,7 +133,8 @@ export class Engine implements TransportHandler {
       const [first] = this.#failed.keys();
       return first === undefined ? undefined : this.#failure(first, 'recv');
     }
-    return this.#failed.has(source) ? this.#failure(source, 'recv') : undefined;
+    if (this.#failed.has(source)) return this.#failure(source, 'recv');
+    return this.#finished.has(source) ? this.#finishedError(source) : undefined;
   }
 
   /** Sends an encoded payload. `dest` is a valid rank (not PROC_NULL); self-sends are delivered locally. */

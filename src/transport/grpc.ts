@@ -250,12 +250,19 @@ export class GrpcTransport implements Transport {
       if (link.call !== undefined) return refuse(`rank ${peer} is already attached`);
       this.#serverCalls.add(call);
       call.on('data', () => refuse(`rank ${peer} sent data on a control stream`));
+      // Whether the peer died is told by the stream that carries its data to
+      // us (or by the coordinator); losing this one only stops our sends.
+      const stopSends = (reason: string): void =>
+        link.fail(new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'send', reason }));
+      call.on('cancelled', () => stopSends('its connection was cancelled'));
+      call.on('error', (error: Error) => stopSends(`connection error: ${error.message}`));
+      // The peer half-closed the stream it dialled: it is finalizing. Its
+      // last messages may still be in flight on the other connection, so
+      // this is not a failure; sends to it now fail.
       call.on('end', () => {
         call.end();
-        this.#lost(peer, 'closed its connection');
+        stopSends('it finalized');
       });
-      call.on('cancelled', () => this.#lost(peer, 'connection cancelled'));
-      call.on('error', (error: Error) => this.#lost(peer, `connection error: ${error.message}`, error));
       call.on('close', () => this.#serverCalls.delete(call));
       debug('transport', `rank ${peer} attached from ${peerAddress}`);
       link.open(call);
@@ -318,7 +325,10 @@ export class GrpcTransport implements Transport {
         this.#lost(peer, `connection error: ${error.details || error.message}`, error);
       }
     });
-    call.on('end', () => this.#lost(peer, 'closed its connection'));
+    // The peer ended the stream that carries its messages to us: all of them have arrived.
+    call.on('end', () => {
+      if (!this.#closing && !this.#failed.has(peer)) this.#handler?.peerFinished(peer);
+    });
     call.write(encodeHello({ jobId: this.#options.jobId, rank: this.rank, destRank: peer }));
     debug('transport', `dialled rank ${peer} at ${endpoint.address}`);
   }

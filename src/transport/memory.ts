@@ -82,6 +82,14 @@ export class MemoryJob {
     for (const deliver of batch) deliver();
   }
 
+  /** Simulates an orderly finalize of `rank`: the others learn that nothing more will come from it. */
+  finish(rank: number): void {
+    this.dead.add(rank);
+    for (const t of this.transports) {
+      if (t.rank !== rank) this.queueFor(rank, t.rank).push(() => t.handler?.peerFinished(rank));
+    }
+  }
+
   /** Simulates the death of `rank`: every other rank is told, as the coordinator would. */
   kill(rank: number, reason = 'killed'): void {
     this.dead.add(rank);

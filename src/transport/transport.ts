@@ -24,6 +24,12 @@ export interface TransportHandler {
   message(source: number, envelope: Envelope, payload: Uint8Array): void;
   /** `rank` died or its link broke; pending and future operations on it must fail. */
   peerFailed(rank: number, error: PeerFailedError): void;
+  /**
+   * `rank` closed its stream in order (it finalized): nothing more will come
+   * from it. Waits for a message from exactly that rank must fail; waits on
+   * `ANY_SOURCE` may still be satisfied by others.
+   */
+  peerFinished(rank: number): void;
 }
 
 /** A rank's connection to the other ranks of its job. */

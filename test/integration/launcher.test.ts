@@ -38,6 +38,12 @@ describe('tsmpirun', () => {
     expect(r.stderr).toMatch(/tsmpirun: rank 2 \(pid \d+\) exited with code 1: (uncaught exception|unhandled rejection): TypeError: boom from rank 2/);
   });
 
+  it('ends the job with the code given to abort()', async () => {
+    const r = await tsmpirun(['-n', '3', 'test/programs/abort.ts']);
+    expect(r.code).toBe(9);
+    expect(r.stderr).toMatch(/tsmpirun: rank 1 called abort\(9\): rank 1 gives up/);
+  });
+
   it('aborts on --timeout, naming the ranks still running, and leaves no process behind', async () => {
     let pids: number[] = [];
     const r = await tsmpirun(['-n', '3', '--timeout', '4', 'test/programs/wait-forever.ts'], {

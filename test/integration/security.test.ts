@@ -32,6 +32,7 @@ async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMa
   r.transport.setHandler({
     message: (source, _e, payload) => r.received?.push({ source, payload }),
     peerFailed: (failed, error) => r.failures?.push({ rank: failed, code: error.code }),
+    peerFinished: () => undefined,
   });
   return r as Rank;
 }

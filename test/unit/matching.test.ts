@@ -135,3 +135,16 @@ describe('point-to-point matching (in-memory transport)', () => {
     await expect(comms[0]!.send(1, 2)).rejects.toMatchObject({ code: 'ERR_TSMPI_PEER_FAILED', rank: 2 });
   });
 });
+
+describe('a peer that finalized', () => {
+  it('fails receives from exactly that rank, after its last messages, but not ANY_SOURCE receives', async () => {
+    const { job, comms } = memoryWorld(3);
+    await comms[2]!.send('last words', 0, { tag: 1 });
+    job.finish(2);
+    const anySource = comms[0]!.recv({ source: ANY_SOURCE, tag: 2 });
+    expect(await comms[0]!.recv({ source: 2, tag: 1 })).toBe('last words');
+    await expect(comms[0]!.recv({ source: 2, tag: 1 })).rejects.toMatchObject({ code: 'ERR_TSMPI_PEER_FAILED', rank: 2 });
+    await comms[1]!.send('still here', 0, { tag: 2 });
+    expect(await anySource).toBe('still here');
+  });
+});
