@@ -21,6 +21,7 @@
  * reach; the serving side checks the client's certificate is of this job and
  * that its Hello agrees with it. Refusals are reported through `onSecurityEvent`.
  */
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { config } from '../config.js';
 import { AuthenticationError, PeerFailedError, TransportError } from '../errors.js';
@@ -162,6 +163,10 @@ export class GrpcTransport implements Transport {
   #address = '';
   readonly #options: GrpcTransportOptions;
   readonly #server: grpc.Server;
+  #injector: grpc.ConnectionInjector | undefined;
+  #listener: net.Server = net.createServer();
+  /** Remote `address:port` of TCP connections that have not yet opened an authenticated stream. */
+  readonly #unauthenticated = new Set<string>();
   #handler: TransportHandler | undefined;
   #peers: readonly Endpoint[] = [];
   readonly #out = new Map<number, OutLink>();
@@ -192,14 +197,30 @@ export class GrpcTransport implements Transport {
     });
     const transport = new GrpcTransport(options, server);
     server.addService(rankServiceDefinition, { attach: (call: ServerCall) => transport.#accept(call) });
+    // We own the listening socket and hand each TCP connection to grpc-js,
+    // which does the TLS handshake. Owning it lets us see connections that
+    // never authenticate (TLS refused them) and report them.
+    transport.#injector = server.createConnectionInjector(mutualTlsServerCredentials(options.tls));
+    transport.#listener = net.createServer((socket) => transport.#onConnection(socket));
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${options.bindHost}:0`, mutualTlsServerCredentials(options.tls), (error, p) =>
-        error ? reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })) : resolve(p),
-      );
+      const listener = transport.#listener;
+      listener.once('error', (error) => reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })));
+      listener.listen(0, options.bindHost, () => resolve((listener.address() as net.AddressInfo).port));
     });
     const host = options.bindHost.includes(':') ? `[${options.bindHost}]` : options.bindHost;
     transport.#address = `${host}:${port}`;
     return transport;
+  }
+
+  #onConnection(socket: net.Socket): void {
+    const from = peerKey(socket.remoteAddress, socket.remotePort);
+    this.#unauthenticated.add(from);
+    socket.once('close', () => {
+      if (this.#unauthenticated.delete(from) && !this.#closing) {
+        this.#report(from, 'connection closed before it authenticated (no certificate of this job, or a failed TLS 1.3 handshake)');
+      }
+    });
+    this.#injector?.injectConnection(socket);
   }
 
   /** Installs the job's address table (indexed by rank). */
@@ -224,6 +245,8 @@ export class GrpcTransport implements Transport {
 
   #accept(call: ServerCall): void {
     const peerAddress = call.getPeer();
+    // TLS accepted its certificate; from here on refusals are reported below.
+    this.#unauthenticated.delete(peerAddress);
     const refuse = (reason: string): void => {
       this.#report(peerAddress, reason);
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: reason });
@@ -394,6 +417,7 @@ export class GrpcTransport implements Transport {
     this.#closing = true;
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
+    this.#listener.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();
@@ -404,8 +428,15 @@ export class GrpcTransport implements Transport {
         resolve();
       });
     });
+    this.#injector?.destroy();
     for (const { client } of this.#dialled.values()) client.close();
   }
+}
+
+/** The `address:port` form grpc-js's `getPeer()` uses. */
+function peerKey(address: string | undefined, port: number | undefined): string {
+  const host = address?.includes(':') ? `[${address}]` : (address ?? '?');
+  return `${host}:${port ?? '?'}`;
 }
 
 /**

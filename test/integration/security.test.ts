@@ -82,20 +82,27 @@ describe('transport security (real mTLS gRPC)', () => {
     expect([...ranks[0]!.received[0]!.payload]).toEqual([1, 2, 3]);
   });
 
-  it('refuses a client that presents no certificate', async () => {
+  it('refuses a client that presents no certificate, and reports it', async () => {
+    const before = ranks[0]!.security.length;
     const code = await attach(ranks[0]!.transport.address, channelCredentials({ caPem: jobA.certPem }, trustAnything));
     expect(code).toBe(grpc.status.UNAVAILABLE);
+    await expect.poll(() => ranks[0]!.security.length).toBeGreaterThan(before);
+    expect(ranks[0]!.security.at(-1)?.reason).toContain('before it authenticated');
   });
 
-  it('refuses a certificate from another CA claiming this job id', async () => {
+  it('refuses a certificate from another CA claiming this job id, and reports it', async () => {
     const rogue = await JobCa.create(jobA.jobId);
     const material = await rankMaterial(rogue, 1);
+    const before = ranks[0]!.security.length;
+    const delivered = ranks[0]!.received.length;
     const code = await attach(
       ranks[0]!.transport.address,
       channelCredentials({ caPem: jobA.certPem, certPem: material.certPem, keyPem: material.keyPem }, trustAnything),
       encodeHello({ jobId: jobA.jobId, rank: 1, destRank: 0 }),
     );
     expect(code).toBe(grpc.status.UNAVAILABLE);
+    await expect.poll(() => ranks[0]!.security.length).toBeGreaterThan(before);
+    expect(ranks[0]!.received.length).toBe(delivered);
   });
 
   it('refuses an expired certificate of this job', async () => {
@@ -118,6 +125,7 @@ describe('transport security (real mTLS gRPC)', () => {
         code: 'ERR_TSMPI_AUTHENTICATION',
       });
       expect(b[1]!.security.length).toBeGreaterThan(0);
+      await expect.poll(() => ranks[0]!.security.some((e) => e.reason.includes('before it authenticated'))).toBe(true);
       expect(ranks[0]!.received.length).toBe(before);
     } finally {
       await Promise.all(b.map((r) => r.transport.close()));
