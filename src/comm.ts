@@ -1,25 +1,56 @@
 /**
- * The communicator: a group of ranks with its own message contexts
- * (MPI-4.0 §7). Every public method validates its arguments and throws
- * {@link InvalidArgumentError} before anything is sent.
+ * The communicator: a group of ranks with message contexts of its own
+ * (MPI-4.0 §7). Point-to-point and collective operations; every public
+ * method validates its arguments and throws {@link InvalidArgumentError}
+ * before anything is sent.
+ *
+ * Collectives come in two forms, told apart by the type of the data:
+ * - object form (any structured-cloneable value, like mpi4py's lowercase
+ *   methods): `gather` returns an array of values, `scatter` takes one;
+ * - buffer form (TypedArrays, counts in elements, like MPI's): `gather`
+ *   returns one TypedArray with the blocks in rank order, `scatter` cuts one.
+ * Nonblocking forms are the same calls not yet awaited; several
+ * collectives may be in flight on one communicator, in the same order on
+ * every rank (MPI-4.0 §6.12).
  */
-import { allreduceReduceBcast } from './collectives/allreduce-reduce-bcast.js';
+import { allgatherBruck } from './collectives/allgather-bruck.js';
+import { allgatherRecursiveDoubling } from './collectives/allgather-recursive-doubling.js';
+import { allgatherRing } from './collectives/allgather-ring.js';
+import { allreduceRabenseifner } from './collectives/allreduce-rabenseifner.js';
+import { allreduceRecursiveDoubling } from './collectives/allreduce-recursive-doubling.js';
+import { allreduceRing } from './collectives/allreduce-ring.js';
+import { alltoallBruck } from './collectives/alltoall-bruck.js';
+import { alltoallPairwise } from './collectives/alltoall-pairwise.js';
 import { barrierDissemination } from './collectives/barrier-dissemination.js';
 import { bcastBinomial } from './collectives/bcast-binomial.js';
-import { cloneValue, decode, type CollectiveChannel } from './collectives/channel.js';
-import { gatherLinear } from './collectives/gather-linear.js';
-import { scatterLinear } from './collectives/scatter-linear.js';
+import { bcastScatterAllgather } from './collectives/bcast-scatter-allgather.js';
+import { allocLike, cloneValue, decode, type CollectiveChannel, type Group } from './collectives/channel.js';
+import { gatherBinomial } from './collectives/gather-binomial.js';
+import { CollectiveGuard } from './collectives/guard.js';
+import { reducer, type Reducer } from './collectives/reducer.js';
+import { reduceBinomial } from './collectives/reduce-binomial.js';
+import { reduceScatterGather } from './collectives/reduce-scatter-gather.js';
+import { reduceScatterPairwise } from './collectives/reduce-scatter-pairwise.js';
+import { reduceScatterRecursiveHalving } from './collectives/reduce-scatter-recursive-halving.js';
+import { scanRecursiveDoubling } from './collectives/scan-recursive-doubling.js';
+import { scatterBinomial } from './collectives/scatter-binomial.js';
+import { BFLOAT16, CollKind, FLOAT16, OBJECT_FORM, opCode, type Signature } from './collectives/signature.js';
+import { algorithmName, Algorithms, forcedAlgorithm, thresholds, type AlgorithmName } from './collectives/tuning.js';
+import { allocDatatype, isTypedArray, typedArrayDatatype, type TypedArray } from './datatype.js';
 import { FinalizedError, InvalidArgumentError } from './errors.js';
 import { ANY_SOURCE, ANY_TAG, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
-import { checkOp, checkReducible, SUM, type Op, type Reducible } from './reduce/ops.js';
+import { checkOp, checkReducible, SUM, MAX, type HalfType, type Op } from './reduce/ops.js';
 
 /** The largest tag a program may use (`MPI_TAG_UB`). */
 export const TAG_UB = 2 ** 31 - 1;
 
+/** `split()` color of ranks that want no new communicator (`MPI_UNDEFINED`). */
+export const UNDEFINED = -32766;
+
 /** What a completed receive or a probe found (`MPI_Status`). */
 export interface Status {
-  /** The sender's rank (`PROC_NULL` for a receive from `PROC_NULL`). */
+  /** The sender's rank in this communicator (`PROC_NULL` for a receive from `PROC_NULL`). */
   source: number;
   /** The message's tag (`ANY_TAG` for a receive from `PROC_NULL`). */
   tag: number;
@@ -63,17 +94,67 @@ export interface RootOptions {
   root?: number;
 }
 
-/** Options of {@link Communicator.allreduce}. */
-export interface AllreduceOptions {
+/** Options of {@link Communicator.bcast}. */
+export interface BcastOptions<T> extends RootOptions {
+  /** Buffer form at non-roots: receive into this TypedArray (same type and length as the root's) and return it. */
+  out?: T extends TypedArray ? T : never;
+  /** Force an algorithm (see the table in `collectives/tuning.ts`). */
+  algorithm?: AlgorithmName<'bcast'>;
+}
+
+/** Options of reductions. */
+export interface ReduceOptions {
   /** Reduction op. Default `SUM`. */
   op?: Op;
+  /** Element type of Uint16Array data holding half-precision numbers. */
+  datatype?: HalfType;
 }
+
+/** Options of {@link Communicator.allreduce}. */
+export interface AllreduceOptions<T = unknown> extends ReduceOptions {
+  /** Buffer form: write the result into this TypedArray (it may be the input itself: in place) and return it. */
+  out?: T extends TypedArray ? T : never;
+  /** Force an algorithm. */
+  algorithm?: AlgorithmName<'allreduce'>;
+}
+
+/** Options of {@link Communicator.reduce}. */
+export interface RootReduceOptions<T = unknown> extends ReduceOptions, RootOptions {
+  /** Buffer form: at the root, write the result into this TypedArray and return it. */
+  out?: T extends TypedArray ? T : never;
+  /** Force an algorithm. */
+  algorithm?: AlgorithmName<'reduce'>;
+}
+
+/** A buffer-form v-collective result: the blocks of every rank in rank order, and their element counts. */
+export interface Blocks<T extends TypedArray> {
+  data: T;
+  counts: number[];
+}
+
+/** The gathered form of `T`: one TypedArray of blocks in rank order, or an array of values. */
+export type Gathered<T> = T extends TypedArray ? T : T[];
 
 const NULL_STATUS = (): Status => ({ source: PROC_NULL, tag: ANY_TAG, count: 0, bytes: 0 });
 
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
+
+/** Per-process allocator of communicator context ids (each communicator takes 4: p2p, collective, control, spare). */
+export class ContextAllocator {
+  next = 4;
+}
+
+const KIND_TO_TABLE: Record<number, keyof typeof Algorithms> = {
+  [CollKind.bcast]: 'bcast',
+  [CollKind.allreduce]: 'allreduce',
+  [CollKind.reduce]: 'reduce',
+  [CollKind.allgather]: 'allgather',
+  [CollKind.allgatherv]: 'allgather',
+  [CollKind.reduceScatter]: 'reduceScatter',
+  [CollKind.alltoall]: 'alltoall',
+};
 
 /**
  * A communicator. `rank` is this process's rank in it, `size` the number of
@@ -87,25 +168,39 @@ export class Communicator {
   /** Number of ranks. */
   readonly size: number;
   readonly #engine: Engine;
+  readonly #members: readonly number[];
+  readonly #worldToLocal: ReadonlyMap<number, number>;
   readonly #context: number;
-  readonly #collContext: number;
-  #collSeq = 0;
-  #isFinalized: () => boolean;
+  readonly #contexts: ContextAllocator;
+  readonly #guard: CollectiveGuard;
+  readonly #isFinalized: () => boolean;
+  #freed = false;
 
-  /** @internal Made by `init()`. */
-  constructor(engine: Engine, context: number, isFinalized: () => boolean) {
+  /**
+   * @internal Made by `init()`, `split()` and `dup()`. `members[i]` is the
+   * transport rank of communicator rank i.
+   */
+  constructor(engine: Engine, context: number, isFinalized: () => boolean, members?: readonly number[], contexts?: ContextAllocator) {
     this.#engine = engine;
-    this.rank = engine.transport.rank;
-    this.size = engine.transport.size;
+    this.#members = members ?? Array.from({ length: engine.transport.size }, (_, i) => i);
+    this.#worldToLocal = new Map(this.#members.map((w, i) => [w, i]));
+    this.rank = this.#worldToLocal.get(engine.transport.rank) ?? -1;
+    this.size = this.#members.length;
     this.#context = context;
-    this.#collContext = context + 1;
+    this.#contexts = contexts ?? new ContextAllocator();
     this.#isFinalized = isFinalized;
+    const group: Group = { size: this.size, world: (r) => this.#members[r] as number };
+    this.#guard = new CollectiveGuard(engine, group, this.rank, context + 1, context + 2, (kind, alg) => {
+      const table = KIND_TO_TABLE[kind];
+      return table ? algorithmName(table, alg) : String(alg);
+    });
   }
 
   // -- validation ---------------------------------------------------------
 
   #live(op: string): void {
     if (this.#isFinalized()) throw new FinalizedError(op);
+    if (this.#freed) throw new InvalidArgumentError('communicator', `${op} on a communicator that was freed`);
   }
 
   #checkRank(name: string, value: unknown, extra: number[] = []): number {
@@ -119,16 +214,17 @@ export class Communicator {
 
   #checkTag(name: string, value: unknown, allowAny: boolean): number {
     if (isInt(value) && ((value >= 0 && value <= TAG_UB) || (allowAny && value === ANY_TAG))) return value;
-    throw new InvalidArgumentError(
-      name,
-      `${String(value)} is not a valid tag: tags are integers 0..${TAG_UB}${allowAny ? ' or ANY_TAG' : ''}`,
-    );
+    throw new InvalidArgumentError(name, `${String(value)} is not a valid tag: tags are integers 0..${TAG_UB}${allowAny ? ' or ANY_TAG' : ''}`);
+  }
+
+  #world(rank: number): number {
+    return rank === ANY_SOURCE || rank === PROC_NULL ? rank : (this.#members[rank] as number);
   }
 
   // -- point-to-point -----------------------------------------------------
 
   /**
-   * Sends `data` to rank `dest` (MPI_Send / MPI_Isend when not awaited).
+   * Sends `data` to rank `dest` (MPI_Send; MPI_Isend when not awaited).
    * TypedArrays, Buffers, DataViews and ArrayBuffers travel as raw bytes and
    * arrive as the same type and length; other values are structured-clone
    * serialized. Resolves when `data` may be modified again.
@@ -141,22 +237,20 @@ export class Communicator {
     const tag = this.#checkTag('tag', options.tag ?? 0, false);
     const payload = encodePayload(data);
     if (to === PROC_NULL) return;
-    await this.#engine.send(to, this.#context, tag, payload);
+    await this.#engine.send(this.#world(to), this.#context, tag, payload);
   }
 
-  #complete<T>(message: Incoming, status: Status | undefined): T {
-    const { envelope, payload } = message;
-    if (status !== undefined) {
-      status.source = message.source;
-      status.tag = envelope.tag;
-      status.count = envelope.count;
-      status.bytes = payload.byteLength;
-    }
-    return decodePayload(envelope.kind, envelope.datatype, envelope.count, payload) as T;
+  #status(message: Incoming): Status {
+    return {
+      source: this.#worldToLocal.get(message.source) ?? -1,
+      tag: message.envelope.tag,
+      count: message.envelope.count,
+      bytes: message.payload.byteLength,
+    };
   }
 
   /**
-   * Receives a message (MPI_Recv / MPI_Irecv when not awaited) matching
+   * Receives a message (MPI_Recv; MPI_Irecv when not awaited) matching
    * `source` (default `ANY_SOURCE`) and `tag` (default `ANY_TAG`). A receive
    * from `PROC_NULL` resolves at once to `undefined`.
    * @throws InvalidArgumentError for a bad `source` or `tag`.
@@ -170,8 +264,10 @@ export class Communicator {
       if (options.status) Object.assign(options.status, NULL_STATUS());
       return undefined as T;
     }
-    const message = await this.#engine.recv(this.#context, source, tag, options);
-    return this.#complete<T>(message, options.status);
+    const message = await this.#engine.recv(this.#context, this.#world(source), tag, options);
+    if (options.status) Object.assign(options.status, this.#status(message));
+    const { envelope, payload } = message;
+    return decodePayload(envelope.kind, envelope.datatype, envelope.count, payload) as T;
   }
 
   /**
@@ -184,8 +280,7 @@ export class Communicator {
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
     if (source === PROC_NULL) return NULL_STATUS();
-    const message = await this.#engine.probe(this.#context, source, tag, options);
-    return { source: message.source, tag: message.envelope.tag, count: message.envelope.count, bytes: message.payload.byteLength };
+    return this.#status(await this.#engine.probe(this.#context, this.#world(source), tag, options));
   }
 
   /**
@@ -198,8 +293,8 @@ export class Communicator {
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
     if (source === PROC_NULL) return NULL_STATUS();
-    const message = this.#engine.iprobe(this.#context, source, tag);
-    return message && { source: message.source, tag: message.envelope.tag, count: message.envelope.count, bytes: message.payload.byteLength };
+    const message = this.#engine.iprobe(this.#context, this.#world(source), tag);
+    return message && this.#status(message);
   }
 
   /**
@@ -221,91 +316,527 @@ export class Communicator {
     return received;
   }
 
-  // -- collectives --------------------------------------------------------
+  // -- collective plumbing -----------------------------------------------
 
-  /** A channel private to the next collective call: the collective context, tagged by call sequence. */
-  #channel(op: string): CollectiveChannel {
+  /** Runs one collective call under the guard: sequence number, signature, orphan checks. */
+  async #collective<R>(op: string, sig: Signature, body: (ch: CollectiveChannel) => Promise<R>): Promise<R> {
     this.#live(op);
-    const tag = this.#collSeq;
-    this.#collSeq = (this.#collSeq + 1) % (TAG_UB + 1);
-    const engine = this.#engine;
-    const context = this.#collContext;
-    return {
-      rank: this.rank,
-      size: this.size,
-      send: (dest, payload) => engine.send(dest, context, tag, payload),
-      recv: async (source): Promise<EncodedPayload> => {
-        const { envelope, payload } = await engine.recv(context, source, tag);
-        return { kind: envelope.kind as EncodedPayload['kind'], datatype: envelope.datatype as EncodedPayload['datatype'], count: envelope.count, bytes: payload };
-      },
-    };
+    const { seq, channel } = this.#guard.begin(sig);
+    const result = await body(channel);
+    this.#guard.end(seq);
+    return result;
   }
+
+  #sig(kind: number, fields: Partial<Signature> = {}): Signature {
+    return { kind, root: -1, count: -1, datatype: 0, op: 0, alg: 0, ...fields };
+  }
+
+  /** The signature datatype of `data`: its TypedArray type, a half type, or the object form. */
+  #datatypeOf(data: unknown, half?: HalfType): number {
+    if (half === 'float16') return FLOAT16;
+    if (half === 'bfloat16') return BFLOAT16;
+    return typedArrayDatatype(data) ?? OBJECT_FORM;
+  }
+
+  #forced<C extends keyof typeof Algorithms>(collective: C, perCall: string | undefined): number | undefined {
+    try {
+      return forcedAlgorithm(collective, perCall);
+    } catch (error) {
+      throw new InvalidArgumentError('algorithm', (error as Error).message);
+    }
+  }
+
+  #checkOut(out: unknown, like: TypedArray, length: number): void {
+    if (out === undefined) return;
+    if (!isTypedArray(out) || out.constructor !== like.constructor || out.length !== length) {
+      throw new InvalidArgumentError('out', `expected a ${like.constructor.name} of ${length} elements`);
+    }
+  }
+
+  // -- collectives --------------------------------------------------------
 
   /** Blocks until every rank has called it (MPI_Barrier). Dissemination algorithm. */
   async barrier(): Promise<void> {
-    await barrierDissemination(this.#channel('barrier'));
+    await this.#collective('barrier', this.#sig(CollKind.barrier), (ch) => barrierDissemination(ch));
   }
 
   /**
    * Broadcasts the root's `data` to every rank (MPI_Bcast); every rank gets
-   * its own copy. Non-root ranks may pass `undefined`. Binomial tree.
-   * @throws InvalidArgumentError for a bad `root`; SerializationError for an uncloneable value at the root.
+   * its own copy (the root gets `data` back). Non-root ranks pass `undefined`, or (buffer form) a
+   * TypedArray of the root's type and length to receive into. Binomial tree;
+   * long TypedArrays: scatter + ring allgather.
+   * @throws InvalidArgumentError for a bad `root` or `out`; SerializationError for an uncloneable value at the root.
    */
-  async bcast<T>(data: T, options: RootOptions = {}): Promise<T> {
+  async bcast<T>(data: T | undefined, options: BcastOptions<T> = {}): Promise<T> {
     const root = this.#checkRank('root', options.root ?? 0);
-    const payload = this.rank === root ? encodePayload(data) : undefined;
-    const ch = this.#channel('bcast');
-    if (this.rank === root) {
-      await bcastBinomial(ch, payload, root);
-      return data;
+    const isRoot = this.rank === root;
+    const forced = this.#forced('bcast', options.algorithm);
+    const out = isRoot ? undefined : ((options.out ?? (isTypedArray(data) ? data : undefined)) as TypedArray | undefined);
+    let sig: Signature;
+    if (isRoot) {
+      const payload = encodePayload(data); // validates the value before anything is sent
+      const typed = isTypedArray(data);
+      const large = typed && data.byteLength >= thresholds.bcastLargeBytes && this.size >= 4;
+      const alg = forced ?? (large ? Algorithms.bcast.scatter_allgather : Algorithms.bcast.binomial);
+      if (alg === Algorithms.bcast.scatter_allgather && !typed) throw new InvalidArgumentError('algorithm', 'scatter_allgather broadcasts TypedArrays only');
+      sig = this.#sig(CollKind.bcast, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data), alg });
+      return this.#collective('bcast', sig, async (ch) => {
+        if (alg === Algorithms.bcast.scatter_allgather) await bcastScatterAllgather(ch, data as TypedArray, root);
+        else await bcastBinomial(ch, payload, root);
+        return data as T; // the root's own value (undefined is a legal value to broadcast)
+      });
     }
-    return decode(await bcastBinomial(ch, undefined, root)) as T;
+    sig = this.#sig(CollKind.bcast, { root, count: out ? out.length : -1, datatype: out ? this.#datatypeOf(out) : 0, alg: forced ?? 0 });
+    return this.#collective('bcast', sig, async (ch) => {
+      // The first message comes from the binomial parent in either algorithm; it says which one the root chose.
+      const relative = (this.rank - root + this.size) % this.size;
+      const parent = (relative - (relative & -relative) + root) % this.size;
+      const theirs = await ch.peek(parent);
+      if (theirs?.alg === Algorithms.bcast.scatter_allgather) {
+        const buf = out ?? allocDatatype(theirs.datatype, theirs.count);
+        await bcastScatterAllgather(ch, buf, root);
+        return buf as T;
+      }
+      const value = decode(await bcastBinomial(ch, undefined, root));
+      if (out !== undefined) {
+        this.#checkOut(value, out, out.length);
+        (out as Float64Array).set(value as Float64Array);
+        return out as T;
+      }
+      return value as T;
+    });
   }
 
   /**
-   * Sends `data[i]` from the root to rank i (MPI_Scatter); returns this
-   * rank's element. `data` must be an array of `size` values at the root and
-   * is ignored elsewhere.
-   * @throws InvalidArgumentError for a bad `root` or a root `data` that is not an array of `size` values.
+   * Scatters from the root (MPI_Scatter). Object form: the root passes an
+   * array of `size` values and rank i gets value i. Buffer form: the root
+   * passes a TypedArray whose length is a multiple of `size` and rank i gets
+   * elements [i·n/size, (i+1)·n/size). Non-roots pass `undefined`. Binomial tree.
+   * @throws InvalidArgumentError for a bad `root` or root data of the wrong shape.
    */
-  async scatter<T>(data: readonly T[] | undefined, options: RootOptions = {}): Promise<T> {
+  async scatter<T>(data: readonly T[] | TypedArray | undefined, options: RootOptions = {}): Promise<T> {
     const root = this.#checkRank('root', options.root ?? 0);
     let payloads: EncodedPayload[] | undefined;
+    let sig = this.#sig(CollKind.scatter, { root });
     if (this.rank === root) {
-      if (!Array.isArray(data) || data.length !== this.size) {
-        throw new InvalidArgumentError('data', `scatter needs an array of ${this.size} values at the root`);
+      if (isTypedArray(data)) {
+        if (data.length % this.size !== 0) throw new InvalidArgumentError('data', `a buffer scatter needs a length that is a multiple of ${this.size}`);
+        const n = data.length / this.size;
+        payloads = Array.from({ length: this.size }, (_, i) => encodePayload(data.subarray(i * n, (i + 1) * n)));
+        sig = this.#sig(CollKind.scatter, { root, count: n, datatype: this.#datatypeOf(data) });
+      } else {
+        if (!Array.isArray(data) || data.length !== this.size) throw new InvalidArgumentError('data', `scatter needs an array of ${this.size} values (or a TypedArray) at the root`);
+        payloads = data.map((value) => encodePayload(value));
+        sig = this.#sig(CollKind.scatter, { root, datatype: OBJECT_FORM });
       }
-      payloads = data.map((value) => encodePayload(value));
     }
-    const mine = await scatterLinear(this.#channel('scatter'), payloads, root);
-    return (this.rank === root ? cloneValue(data?.[root]) : decode(mine)) as T;
+    return this.#scatterPayloads('scatter', sig, payloads, root) as Promise<T>;
+  }
+
+  async #scatterPayloads(op: string, sig: Signature, payloads: EncodedPayload[] | undefined, root: number): Promise<unknown> {
+    return this.#collective(op, sig, async (ch) => {
+      const mine = await scatterBinomial(ch, payloads, root);
+      return this.rank === root ? decode({ ...mine, bytes: mine.bytes.slice() }) : decode(mine);
+    });
   }
 
   /**
-   * Collects every rank's `data` at the root (MPI_Gather): the root gets an
-   * array of `size` values in rank order, other ranks `undefined`.
+   * Scatters blocks of different lengths (MPI_Scatterv): the root passes a
+   * TypedArray and `counts` (elements per rank, summing to at most its
+   * length); rank i gets `counts[i]` elements. Non-roots pass `undefined`.
+   * @throws InvalidArgumentError for a bad `root`, `counts` or data.
+   */
+  async scatterv<T extends TypedArray>(data: T | undefined, counts: readonly number[] | undefined, options: RootOptions = {}): Promise<T> {
+    const root = this.#checkRank('root', options.root ?? 0);
+    let payloads: EncodedPayload[] | undefined;
+    let sig = this.#sig(CollKind.scatterv, { root });
+    if (this.rank === root) {
+      if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'scatterv takes a TypedArray at the root');
+      this.#checkCounts(counts, data.length);
+      let offset = 0;
+      payloads = (counts as number[]).map((c) => encodePayload(data.subarray(offset, (offset += c))));
+      sig = this.#sig(CollKind.scatterv, { root, datatype: this.#datatypeOf(data) });
+    }
+    return this.#scatterPayloads('scatterv', sig, payloads, root) as Promise<T>;
+  }
+
+  #checkCounts(counts: unknown, max?: number): asserts counts is number[] {
+    if (!Array.isArray(counts) || counts.length !== this.size || !counts.every((c) => isInt(c) && c >= 0)) {
+      throw new InvalidArgumentError('counts', `expected ${this.size} non-negative integers`);
+    }
+    if (max !== undefined && counts.reduce((a: number, b: number) => a + b, 0) > max) {
+      throw new InvalidArgumentError('counts', `the counts add up to more than the ${max} elements given`);
+    }
+  }
+
+  /**
+   * Collects every rank's `data` at the root (MPI_Gather): the root gets, in
+   * rank order, an array of values (object form) or one TypedArray of all
+   * blocks (buffer form; every rank passes the same length); other ranks
+   * get `undefined`. Binomial tree.
    * @throws InvalidArgumentError for a bad `root`; SerializationError for an uncloneable value.
    */
-  async gather<T>(data: T, options: RootOptions = {}): Promise<T[] | undefined> {
+  async gather<T>(data: T, options: RootOptions = {}): Promise<Gathered<T> | undefined> {
     const root = this.#checkRank('root', options.root ?? 0);
     const payload = encodePayload(data);
-    const all = await gatherLinear(this.#channel('gather'), payload, root);
-    if (all === undefined) return undefined;
-    return all.map((p, i) => (i === root ? cloneValue(data) : decode(p))) as T[];
+    const typed = isTypedArray(data);
+    const sig = this.#sig(CollKind.gather, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data) });
+    return this.#collective('gather', sig, async (ch) => {
+      const all = await gatherBinomial(ch, payload, root);
+      if (all === undefined) return undefined;
+      return (typed ? this.#concat(data, all, root) : all.map((p, i) => (i === root ? cloneValue(data) : decode(p)))) as Gathered<T>;
+    });
+  }
+
+  /** Concatenates typed payloads in rank order (the own block is copied from `mine`). */
+  #concat(mine: TypedArray, all: readonly EncodedPayload[], self: number): TypedArray {
+    const parts = all.map((p, i) => (i === self ? mine : (decode(p) as TypedArray)));
+    const out = allocLike(mine, parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      (out as Float64Array).set(part as Float64Array, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  /**
+   * Gathers TypedArrays of different lengths at the root (MPI_Gatherv): the
+   * root gets the blocks in rank order and their element counts.
+   * @throws InvalidArgumentError for a bad `root` or non-TypedArray data.
+   */
+  async gatherv<T extends TypedArray>(data: T, options: RootOptions = {}): Promise<Blocks<T> | undefined> {
+    const root = this.#checkRank('root', options.root ?? 0);
+    if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'gatherv takes a TypedArray');
+    const sig = this.#sig(CollKind.gatherv, { root, datatype: this.#datatypeOf(data) });
+    return this.#collective('gatherv', sig, async (ch) => {
+      const all = await gatherBinomial(ch, encodePayload(data), root);
+      if (all === undefined) return undefined;
+      return { data: this.#concat(data, all, root) as T, counts: all.map((p) => p.count) };
+    });
+  }
+
+  /**
+   * Gathers every rank's `data` on every rank (MPI_Allgather): an array of
+   * values (object form) or one TypedArray of all blocks in rank order
+   * (buffer form; same length everywhere). Recursive doubling or Bruck for
+   * short data, ring for long.
+   * @throws SerializationError for an uncloneable value; InvalidArgumentError for a bad algorithm.
+   */
+  async allgather<T>(data: T, options: { algorithm?: AlgorithmName<'allgather'> } = {}): Promise<Gathered<T>> {
+    const payload = encodePayload(data);
+    const typed = isTypedArray(data);
+    const total = typed ? data.byteLength * this.size : -1;
+    const alg = this.#allgatherAlg(total, options.algorithm);
+    const sig = this.#sig(CollKind.allgather, { count: typed ? data.length : -1, datatype: this.#datatypeOf(data), alg });
+    return this.#collective('allgather', sig, async (ch) => {
+      const all = await this.#runAllgather(ch, alg, payload);
+      return (typed ? this.#concat(data, all, this.rank) : all.map((p, i) => (i === this.rank ? cloneValue(data) : decode(p)))) as Gathered<T>;
+    });
+  }
+
+  #allgatherAlg(totalBytes: number, perCall: string | undefined): number {
+    const forced = this.#forced('allgather', perCall);
+    const pow2 = (this.size & (this.size - 1)) === 0;
+    if (forced === Algorithms.allgather.recursive_doubling && !pow2) {
+      throw new InvalidArgumentError('algorithm', `recursive_doubling allgather needs a power-of-two size, not ${this.size}`);
+    }
+    if (forced !== undefined) return forced;
+    if (totalBytes < 0) return Algorithms.allgather.bruck; // object form: sizes differ by rank
+    if (totalBytes < thresholds.allgatherShortBytes) return pow2 ? Algorithms.allgather.recursive_doubling : Algorithms.allgather.bruck;
+    return Algorithms.allgather.ring;
+  }
+
+  #runAllgather(ch: CollectiveChannel, alg: number, payload: EncodedPayload): Promise<EncodedPayload[]> {
+    if (alg === Algorithms.allgather.recursive_doubling) return allgatherRecursiveDoubling(ch, payload);
+    if (alg === Algorithms.allgather.bruck) return allgatherBruck(ch, payload);
+    return allgatherRing(ch, payload);
+  }
+
+  /**
+   * Gathers TypedArrays of different lengths on every rank (MPI_Allgatherv):
+   * the blocks in rank order and their counts. Pass `counts` (the same on
+   * every rank) to let the algorithm be chosen by size; otherwise ring.
+   * @throws InvalidArgumentError for non-TypedArray data or bad `counts`.
+   */
+  async allgatherv<T extends TypedArray>(data: T, options: { counts?: readonly number[]; algorithm?: AlgorithmName<'allgather'> } = {}): Promise<Blocks<T>> {
+    if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'allgatherv takes a TypedArray');
+    let total = -1;
+    if (options.counts !== undefined) {
+      this.#checkCounts(options.counts);
+      if (options.counts[this.rank] !== data.length) throw new InvalidArgumentError('counts', `counts[${this.rank}] is not this rank's length ${data.length}`);
+      total = options.counts.reduce((a, b) => a + b, 0) * data.BYTES_PER_ELEMENT;
+    }
+    const alg = total < 0 && options.algorithm === undefined ? Algorithms.allgather.ring : this.#allgatherAlg(total, options.algorithm);
+    const sig = this.#sig(CollKind.allgatherv, { datatype: this.#datatypeOf(data), alg });
+    return this.#collective('allgatherv', sig, async (ch) => {
+      const all = await this.#runAllgather(ch, alg, encodePayload(data));
+      return { data: this.#concat(data, all, this.rank) as T, counts: all.map((p) => p.count) };
+    });
+  }
+
+  #reduceSetup(data: unknown, options: ReduceOptions): { op: Op; half: HalfType | undefined; reduce: Reducer } {
+    const op = options.op ?? SUM;
+    checkOp(op);
+    checkReducible(op, data, options.datatype);
+    return { op, half: options.datatype, reduce: reducer(op, options.datatype) };
   }
 
   /**
    * Combines every rank's `data` with `op` and returns the result on every
-   * rank (MPI_Allreduce). `data` is a number, a bigint or a TypedArray (of
-   * the same type and length on every rank); arrays are reduced element-wise.
-   * The result is combined in rank order, so it is the same bytes on every
-   * rank and run after run.
-   * @throws InvalidArgumentError for an unknown op or a value that cannot be reduced.
+   * rank (MPI_Allreduce). `data` is a number, a bigint, a TypedArray (same
+   * type and length on every rank, reduced element-wise) or, with a user
+   * op, any value. The result is the same bytes on every rank, and the same
+   * inputs on the same number of ranks give the same bytes run after run.
+   * Recursive doubling (short, or non-commutative op), Rabenseifner
+   * (medium), ring (long).
+   * @throws InvalidArgumentError for an unknown op, a value the op cannot reduce, a bad `out` or algorithm.
    */
-  async allreduce<T extends Reducible>(data: T, options: AllreduceOptions = {}): Promise<T> {
-    const op = options.op ?? SUM;
-    checkOp(op);
-    checkReducible(data);
-    return (await allreduceReduceBcast(this.#channel('allreduce'), data, op)) as T;
+  async allreduce<T>(data: T, options: AllreduceOptions<T> = {}): Promise<T> {
+    const { op, half, reduce } = this.#reduceSetup(data, options);
+    const typed = isTypedArray(data);
+    if (typed && options.out !== undefined) this.#checkOut(options.out, data, data.length);
+    let alg = this.#forced('allreduce', options.algorithm);
+    if (alg !== undefined && alg !== Algorithms.allreduce.recursive_doubling && (!typed || !op.commutative)) {
+      throw new InvalidArgumentError('algorithm', `${options.algorithm ?? 'that algorithm'} reorders operands: it needs TypedArray data and a commutative op`);
+    }
+    if (alg === undefined) {
+      const bytes = typed ? data.byteLength : 0;
+      if (!typed || !op.commutative || bytes < thresholds.allreduceShortBytes || data.length < this.size) alg = Algorithms.allreduce.recursive_doubling;
+      else alg = bytes < thresholds.allreduceRingBytes ? Algorithms.allreduce.rabenseifner : Algorithms.allreduce.ring;
+    }
+    const sig = this.#sig(CollKind.allreduce, { count: typed ? data.length : -1, datatype: this.#datatypeOf(data, half), op: opCode(op), alg });
+    const chosen = alg;
+    return this.#collective('allreduce', sig, async (ch) => {
+      const out = options.out as TypedArray | undefined;
+      if (chosen === Algorithms.allreduce.recursive_doubling) {
+        const result = await allreduceRecursiveDoubling(ch, cloneValue(data), reduce);
+        if (out !== undefined) {
+          (out as Float64Array).set(result as Float64Array);
+          return out as T;
+        }
+        return result as T;
+      }
+      const buf = out ?? (data as TypedArray).slice();
+      if (out !== undefined && out !== (data as unknown)) (out as Float64Array).set(data as unknown as Float64Array);
+      if (chosen === Algorithms.allreduce.rabenseifner) await allreduceRabenseifner(ch, buf, reduce);
+      else await allreduceRing(ch, buf, reduce, Math.max(1, Math.floor(thresholds.segmentBytes / buf.BYTES_PER_ELEMENT)));
+      return buf as T;
+    });
+  }
+
+  /**
+   * Combines every rank's `data` with `op` at the root (MPI_Reduce): the
+   * root gets the result, other ranks `undefined`. Binomial tree; long
+   * TypedArrays with commutative ops: reduce-scatter + gather.
+   * @throws as {@link Communicator.allreduce}, and for a bad `root`.
+   */
+  async reduce<T>(data: T, options: RootReduceOptions<T> = {}): Promise<T | undefined> {
+    const root = this.#checkRank('root', options.root ?? 0);
+    const { op, half, reduce } = this.#reduceSetup(data, options);
+    const typed = isTypedArray(data);
+    if (typed && options.out !== undefined && this.rank === root) this.#checkOut(options.out, data, data.length);
+    let alg = this.#forced('reduce', options.algorithm);
+    if (alg === Algorithms.reduce.reduce_scatter_gather && (!typed || !op.commutative)) {
+      throw new InvalidArgumentError('algorithm', 'reduce_scatter_gather reorders operands: it needs TypedArray data and a commutative op');
+    }
+    alg ??= typed && op.commutative && data.byteLength >= thresholds.reduceLargeBytes && data.length >= this.size ? Algorithms.reduce.reduce_scatter_gather : Algorithms.reduce.binomial;
+    const sig = this.#sig(CollKind.reduce, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data, half), op: opCode(op), alg });
+    const chosen = alg;
+    return this.#collective('reduce', sig, async (ch) => {
+      const result =
+        chosen === Algorithms.reduce.binomial
+          ? await reduceBinomial(ch, cloneValue(data), reduce, root)
+          : await reduceScatterGather(ch, (data as TypedArray).slice(), reduce, root);
+      const out = options.out as TypedArray | undefined;
+      if (result !== undefined && out !== undefined) {
+        (out as Float64Array).set(result as Float64Array);
+        return out as T;
+      }
+      return result as T | undefined;
+    });
+  }
+
+  /**
+   * Reduce-scatter (MPI_Reduce_scatter / MPI_Reduce_scatter_block): the
+   * element-wise reduction of every rank's TypedArray, cut into blocks; rank
+   * i gets block i. Blocks are `counts[i]` elements, or equal (the length
+   * must then be a multiple of `size`). Object form: every rank passes an
+   * array of `size` values and rank i gets the reduction of everyone's value i.
+   * Recursive halving (power-of-two size, commutative op, short), pairwise exchange.
+   * @throws InvalidArgumentError for bad data, `counts`, op or algorithm.
+   */
+  async reduceScatter<T>(
+    data: T,
+    options: ReduceOptions & { counts?: readonly number[]; algorithm?: AlgorithmName<'reduceScatter'> } = {},
+  ): Promise<T extends TypedArray ? T : T extends ReadonlyArray<infer E> ? E : never> {
+    type R = T extends TypedArray ? T : T extends ReadonlyArray<infer E> ? E : never;
+    if (!isTypedArray(data)) {
+      if (!Array.isArray(data) || data.length !== this.size) throw new InvalidArgumentError('data', `reduceScatter takes a TypedArray or an array of ${this.size} values`);
+      const op = options.op ?? SUM;
+      checkOp(op);
+      for (const v of data) checkReducible(op, v, options.datatype);
+      const reduce = reducer(op, options.datatype);
+      const sig = this.#sig(CollKind.reduceScatter, { datatype: OBJECT_FORM, op: opCode(op), alg: Algorithms.reduceScatter.pairwise });
+      return this.#collective('reduceScatter', sig, async (ch) => {
+        const mine = (await alltoallPairwise(ch, data.map((v) => encodePayload(v)))).map((p, i) => (i === this.rank ? cloneValue(data[i]) : decode(p)));
+        let acc = mine[0];
+        for (let r = 1; r < this.size; r++) acc = reduce.values(acc, mine[r]);
+        return acc as R;
+      });
+    }
+    const { op, half, reduce } = this.#reduceSetup(data, options);
+    let counts: readonly number[];
+    if (options.counts !== undefined) {
+      this.#checkCounts(options.counts);
+      if (options.counts.reduce((a, b) => a + b, 0) !== data.length) throw new InvalidArgumentError('counts', `the counts must add up to the length ${data.length}`);
+      counts = options.counts;
+    } else {
+      if (data.length % this.size !== 0) throw new InvalidArgumentError('data', `without counts the length must be a multiple of ${this.size}`);
+      counts = new Array<number>(this.size).fill(data.length / this.size);
+    }
+    const offsets = [0];
+    for (const c of counts) offsets.push((offsets.at(-1) as number) + c);
+    const pow2 = (this.size & (this.size - 1)) === 0;
+    let alg = this.#forced('reduceScatter', options.algorithm);
+    if (alg === Algorithms.reduceScatter.recursive_halving && (!pow2 || !op.commutative)) {
+      throw new InvalidArgumentError('algorithm', 'recursive_halving needs a power-of-two size and a commutative op');
+    }
+    alg ??= pow2 && op.commutative && data.byteLength < thresholds.reduceScatterLongBytes ? Algorithms.reduceScatter.recursive_halving : Algorithms.reduceScatter.pairwise;
+    const sig = this.#sig(CollKind.reduceScatter, { count: data.length, datatype: this.#datatypeOf(data, half), op: opCode(op), alg });
+    const chosen = alg;
+    return this.#collective('reduceScatter', sig, async (ch) => {
+      const block =
+        chosen === Algorithms.reduceScatter.recursive_halving
+          ? await reduceScatterRecursiveHalving(ch, data.slice(), offsets, reduce)
+          : await reduceScatterPairwise(ch, data, offsets, reduce);
+      return block.slice() as R;
+    });
+  }
+
+  /**
+   * All-to-all (MPI_Alltoall): rank j's block i goes to rank i, which gets
+   * the blocks of every rank in rank order. Object form: an array of `size`
+   * values in, an array out. Buffer form: a TypedArray whose length is a
+   * multiple of `size` in, one of the same length out. Pairwise exchange;
+   * Bruck for tiny blocks on more than 8 ranks.
+   * @throws InvalidArgumentError for data of the wrong shape or a bad algorithm.
+   */
+  async alltoall<T>(data: T, options: { algorithm?: AlgorithmName<'alltoall'> } = {}): Promise<T> {
+    let payloads: EncodedPayload[];
+    let sig: Signature;
+    const typed = isTypedArray(data);
+    if (typed) {
+      if (data.length % this.size !== 0) throw new InvalidArgumentError('data', `a buffer alltoall needs a length that is a multiple of ${this.size}`);
+      const n = data.length / this.size;
+      payloads = Array.from({ length: this.size }, (_, i) => encodePayload(data.subarray(i * n, (i + 1) * n)));
+      const alg = this.#forced('alltoall', options.algorithm) ?? (n * data.BYTES_PER_ELEMENT < thresholds.alltoallTinyBytes && this.size > 8 ? Algorithms.alltoall.bruck : Algorithms.alltoall.pairwise);
+      sig = this.#sig(CollKind.alltoall, { count: data.length, datatype: this.#datatypeOf(data), alg });
+    } else {
+      if (!Array.isArray(data) || data.length !== this.size) throw new InvalidArgumentError('data', `alltoall takes an array of ${this.size} values or a TypedArray`);
+      payloads = data.map((v) => encodePayload(v));
+      sig = this.#sig(CollKind.alltoall, { datatype: OBJECT_FORM, alg: this.#forced('alltoall', options.algorithm) ?? Algorithms.alltoall.pairwise });
+    }
+    return this.#collective('alltoall', sig, async (ch) => {
+      const all = sig.alg === Algorithms.alltoall.bruck ? await alltoallBruck(ch, payloads) : await alltoallPairwise(ch, payloads);
+      if (typed) {
+        const n = data.length / this.size;
+        return this.#concat(data.subarray(this.rank * n, (this.rank + 1) * n), all, this.rank) as T;
+      }
+      return all.map((p, i) => (i === this.rank ? cloneValue((data as unknown[])[i]) : decode(p))) as T;
+    });
+  }
+
+  /**
+   * All-to-all with blocks of different lengths (MPI_Alltoallv): `sendCounts[i]`
+   * elements of `data` (in order) go to rank i; returns what every rank sent
+   * here, in rank order, with the counts. Pairwise exchange.
+   * @throws InvalidArgumentError for non-TypedArray data or bad counts.
+   */
+  async alltoallv<T extends TypedArray>(data: T, sendCounts: readonly number[]): Promise<Blocks<T>> {
+    if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'alltoallv takes a TypedArray');
+    this.#checkCounts(sendCounts, data.length);
+    let offset = 0;
+    const payloads = sendCounts.map((c) => encodePayload(data.subarray(offset, (offset += c))));
+    const sig = this.#sig(CollKind.alltoallv, { datatype: this.#datatypeOf(data), alg: Algorithms.alltoall.pairwise });
+    return this.#collective('alltoallv', sig, async (ch) => {
+      const all = await alltoallPairwise(ch, payloads);
+      const own = payloads[this.rank] as EncodedPayload;
+      const mine = decode({ ...own, bytes: own.bytes.slice() }) as T;
+      return { data: this.#concat(mine, all, this.rank) as T, counts: all.map((p) => p.count) };
+    });
+  }
+
+  /**
+   * Inclusive prefix reduction (MPI_Scan): rank i gets
+   * data₀ op data₁ op … op dataᵢ. Recursive doubling; operands stay in rank order.
+   * @throws as {@link Communicator.allreduce}.
+   */
+  async scan<T>(data: T, options: ReduceOptions = {}): Promise<T> {
+    return this.#scan(data, options, true) as Promise<T>;
+  }
+
+  /**
+   * Exclusive prefix reduction (MPI_Exscan): rank i gets
+   * data₀ op … op dataᵢ₋₁; rank 0 gets `undefined`.
+   * @throws as {@link Communicator.allreduce}.
+   */
+  async exscan<T>(data: T, options: ReduceOptions = {}): Promise<T | undefined> {
+    return this.#scan(data, options, false) as Promise<T | undefined>;
+  }
+
+  #scan(data: unknown, options: ReduceOptions, inclusive: boolean): Promise<unknown> {
+    const { op, half, reduce } = this.#reduceSetup(data, options);
+    const typed = isTypedArray(data);
+    const sig = this.#sig(inclusive ? CollKind.scan : CollKind.exscan, { count: typed ? data.length : -1, datatype: this.#datatypeOf(data, half), op: opCode(op) });
+    return this.#collective(inclusive ? 'scan' : 'exscan', sig, (ch) => scanRecursiveDoubling(ch, cloneValue(data), reduce, inclusive));
+  }
+
+  // -- communicators --------------------------------------------------------
+
+  /** Agrees on a context id no member uses yet: the largest proposal wins. Collective. */
+  #agreeContext(proposals: readonly number[]): number {
+    const agreed = Math.max(...proposals);
+    this.#contexts.next = agreed + 4;
+    return agreed;
+  }
+
+  /**
+   * Splits this communicator (MPI_Comm_split): ranks passing the same
+   * `color` form a new communicator, ordered by `key` then by rank here.
+   * Ranks passing `UNDEFINED` get `null`. Collective.
+   * @throws InvalidArgumentError for a color or key that is not an integer (colors >= 0, or UNDEFINED).
+   */
+  async split(color: number, key = 0): Promise<Communicator | null> {
+    if (!isInt(color) || (color < 0 && color !== UNDEFINED)) throw new InvalidArgumentError('color', `${String(color)} is not a non-negative integer or UNDEFINED`);
+    if (!isInt(key)) throw new InvalidArgumentError('key', `${String(key)} is not an integer`);
+    const sig = this.#sig(CollKind.split, { datatype: OBJECT_FORM, alg: Algorithms.allgather.bruck });
+    const entries = await this.#collective('split', sig, async (ch) =>
+      (await allgatherBruck(ch, encodePayload([color, key, this.#contexts.next]))).map((p) => decode(p) as [number, number, number]),
+    );
+    const context = this.#agreeContext(entries.map((e) => e[2]));
+    if (color === UNDEFINED) return null;
+    const members = entries
+      .map(([c, k], rank) => ({ c, k, rank }))
+      .filter((e) => e.c === color)
+      .sort((a, b) => a.k - b.k || a.rank - b.rank)
+      .map((e) => this.#members[e.rank] as number);
+    return new Communicator(this.#engine, context, this.#isFinalized, members, this.#contexts);
+  }
+
+  /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
+  async dup(): Promise<Communicator> {
+    const sig = this.#sig(CollKind.dup, { op: opCode(MAX), alg: Algorithms.allreduce.recursive_doubling });
+    const agreed = await this.#collective('dup', sig, async (ch) =>
+      (await allreduceRecursiveDoubling(ch, this.#contexts.next, reducer(MAX, undefined))) as number,
+    );
+    return new Communicator(this.#engine, this.#agreeContext([agreed]), this.#isFinalized, this.#members, this.#contexts);
+  }
+
+  /** Releases this communicator (MPI_Comm_free); any later call on it throws. Local. */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#guard.close();
   }
 }

@@ -81,3 +81,11 @@ export function typedArrayDatatype(value: unknown): Datatype | undefined {
 export function isTypedArray(value: unknown): value is TypedArray {
   return typedArrayDatatype(value) !== undefined;
 }
+
+/** A new zero-filled array of `length` elements of a TypedArray datatype (Buffers included). */
+export function allocDatatype(datatype: number, length: number): TypedArray {
+  if (datatype === Datatype.BUFFER) return Buffer.alloc(length);
+  const ctor = TYPED_ARRAY_CONSTRUCTORS.get(datatype as Datatype);
+  if (ctor === undefined) throw new TypeError(`datatype ${datatype} is not a TypedArray type`);
+  return new ctor(length);
+}

@@ -22,7 +22,8 @@ export type MpiErrorCode =
   | 'ERR_TSMPI_TIMEOUT'
   | 'ERR_TSMPI_ABORTED'
   | 'ERR_TSMPI_TRANSPORT'
-  | 'ERR_TSMPI_BOOTSTRAP';
+  | 'ERR_TSMPI_BOOTSTRAP'
+  | 'ERR_TSMPI_COLLECTIVE_MISMATCH';
 
 /** Base class of every tsmpi error. */
 export class MpiError extends Error {

@@ -13,6 +13,12 @@ export { init, finalize, abort, world, initialized } from './runtime.js';
 export {
   Communicator,
   TAG_UB,
+  UNDEFINED,
+  type BcastOptions,
+  type ReduceOptions,
+  type RootReduceOptions,
+  type Blocks,
+  type Gathered,
   type Status,
   type SendOptions,
   type RecvOptions,
@@ -21,7 +27,26 @@ export {
   type AllreduceOptions,
 } from './comm.js';
 export { ANY_SOURCE, ANY_TAG, PROC_NULL } from './p2p/engine.js';
-export { SUM, PROD, MIN, MAX, type Op, type OpName, type Reducible } from './reduce/ops.js';
+export {
+  SUM,
+  PROD,
+  MIN,
+  MAX,
+  LAND,
+  LOR,
+  LXOR,
+  BAND,
+  BOR,
+  BXOR,
+  MINLOC,
+  MAXLOC,
+  createOp,
+  type Op,
+  type OpName,
+  type HalfType,
+} from './reduce/ops.js';
+export { CollectiveMismatchError } from './collectives/signature.js';
+export { Algorithms, thresholds, type Thresholds, type AlgorithmName } from './collectives/tuning.js';
 export type { TypedArray } from './datatype.js';
 export {
   MpiError,

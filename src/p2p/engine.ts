@@ -11,7 +11,7 @@
  *   instead of waiting forever; so does every wait on `timeoutMs` or `signal`.
  */
 import { AbortedError, PeerFailedError, TimeoutError } from '../errors.js';
-import type { Envelope, Transport, TransportHandler } from '../transport/transport.js';
+import type { CollSignature, Envelope, Transport, TransportHandler } from '../transport/transport.js';
 import type { EncodedPayload } from './payload.js';
 
 /** Matches a message from any source (`MPI_ANY_SOURCE`). */
@@ -63,6 +63,7 @@ export class Engine implements TransportHandler {
   readonly #probes = new Map<number, Waiter[]>();
   readonly #failed = new Map<number, PeerFailedError>();
   readonly #finished = new Set<number>();
+  readonly #listeners = new Map<number, (message: Incoming) => void>();
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -76,6 +77,11 @@ export class Engine implements TransportHandler {
   /** Transport upcall: a message arrived. */
   message(source: number, envelope: Envelope, payload: Uint8Array): void {
     const incoming: Incoming = { source, envelope, payload };
+    const listener = this.#listeners.get(envelope.context);
+    if (listener !== undefined) {
+      listener(incoming);
+      return;
+    }
     const posted = this.#posted.get(envelope.context);
     if (posted !== undefined) {
       const i = posted.findIndex((w) => accepts(w, source, envelope.tag));
@@ -92,6 +98,28 @@ export class Engine implements TransportHandler {
         probe.settle({ message: incoming });
       }
     }
+  }
+
+  /** Hands every message on `context` to `fn` instead of the queues (control traffic of the runtime). */
+  listen(context: number, fn: (message: Incoming) => void): void {
+    this.#listeners.set(context, fn);
+  }
+
+  /** Stops listening on `context`. */
+  unlisten(context: number): void {
+    this.#listeners.delete(context);
+  }
+
+  /** The queued (unexpected) messages on `context`, oldest first, without removing them. */
+  queued(context: number): readonly Incoming[] {
+    return this.#unexpected.get(context) ?? [];
+  }
+
+  /** Removes a queued message (found by {@link queued}). */
+  discard(context: number, message: Incoming): void {
+    const queue = this.#unexpected.get(context);
+    const i = queue?.indexOf(message) ?? -1;
+    if (i >= 0) queue?.splice(i, 1);
   }
 
   /** Transport upcall: a peer is gone. Receives that depended on it reject. */
@@ -137,9 +165,12 @@ export class Engine implements TransportHandler {
     return this.#finished.has(source) ? this.#finishedError(source) : undefined;
   }
 
-  /** Sends an encoded payload. `dest` is a valid rank (not PROC_NULL); self-sends are delivered locally. */
-  async send(dest: number, context: number, tag: number, payload: EncodedPayload): Promise<void> {
-    const envelope: Envelope = { context, tag, kind: payload.kind, datatype: payload.datatype, count: payload.count };
+  /**
+   * Sends an encoded payload to transport rank `dest` (not PROC_NULL);
+   * self-sends are delivered locally. `coll` marks a collective message.
+   */
+  async send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<void> {
+    const envelope: Envelope = { context, tag, kind: payload.kind, datatype: payload.datatype, count: payload.count, coll };
     if (dest === this.rank) {
       const copy = payload.bytes.slice();
       queueMicrotask(() => this.message(dest, envelope, copy));

@@ -31,7 +31,7 @@ class MemoryTransport implements Transport {
     const from = this.rank;
     // Delivery in a later macrotask keeps per-destination order and lets the sender run on.
     const queue = this.#job.queueFor(from, dest);
-    queue.push(() => target.handler?.message(from, { ...envelope }, copy));
+    queue.push(() => target.handler?.message(from, { ...envelope, ...(envelope.coll ? { coll: { ...envelope.coll } } : {}) }, copy));
   }
 
   hostOf(): string {

@@ -4,6 +4,16 @@
  */
 import type { PeerFailedError } from '../errors.js';
 
+/** Identifies the collective call a message belongs to (see `collectives/signature.ts`). */
+export interface CollSignature {
+  kind: number;
+  root: number;
+  count: number;
+  datatype: number;
+  op: number;
+  alg: number;
+}
+
 /** The header of one message. The source is never in it: it is the authenticated peer. */
 export interface Envelope {
   /** Communicator context id. */
@@ -16,6 +26,8 @@ export interface Envelope {
   datatype: number;
   /** Element count. */
   count: number;
+  /** Set on collective messages only. */
+  coll?: CollSignature | undefined;
 }
 
 /** Receives what a transport delivers. Set once, before the first message can arrive. */

@@ -50,6 +50,16 @@ export function encodeEnvelope(e: WireEnvelope): Buffer {
       datatype: e.datatype,
       count: e.count,
       payloadBytes: e.payloadBytes,
+      ...(e.coll
+        ? {
+            collKind: e.coll.kind,
+            collRoot: e.coll.root,
+            collCount: e.coll.count,
+            collDatatype: e.coll.datatype,
+            collOp: e.coll.op,
+            collAlg: e.coll.alg,
+          }
+        : {}),
     }),
   ).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -58,7 +68,20 @@ export function encodeEnvelope(e: WireEnvelope): Buffer {
 /** Decodes an envelope. Throws on malformed bytes. */
 export function decodeEnvelope(bytes: Uint8Array): WireEnvelope {
   const m = EnvelopeType.decode(bytes) as unknown as Record<string, unknown>;
+  const collKind = toNumber(m.collKind);
   return {
+    ...(collKind !== 0
+      ? {
+          coll: {
+            kind: collKind,
+            root: toNumber(m.collRoot),
+            count: toNumber(m.collCount),
+            datatype: toNumber(m.collDatatype),
+            op: toNumber(m.collOp),
+            alg: toNumber(m.collAlg),
+          },
+        }
+      : {}),
     context: toNumber(m.context),
     tag: toNumber(m.tag),
     seq: toNumber(m.seq),
