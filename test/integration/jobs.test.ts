@@ -42,6 +42,30 @@ describe.each([1, 2, 3, 4, 5, 6])('a %i-rank job', (n) => {
 });
 
 describe('examples', () => {
+  it('heat gives exactly the serial result on 1 and 4 ranks', async () => {
+    const { serialHeat } = await import('../../examples/heat-core.js');
+    const serial = serialHeat();
+    for (const n of ['1', '4']) {
+      const r = await tsmpirun(['-n', n, 'examples/heat.ts']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(serial);
+    }
+  });
+
+  it('data-parallel training on iris reaches the accuracy of one rank', async () => {
+    const one = await tsmpirun(['-n', '1', 'examples/train-iris.ts']);
+    const four = await tsmpirun(['-n', '4', 'examples/train-iris.ts']);
+    expect(one.code).toBe(0);
+    expect(four.code).toBe(0);
+    const accuracyOf = (out: string): string => /train accuracy (.*)$/m.exec(out)?.[1] ?? 'none';
+    expect(accuracyOf(four.stdout)).toBe(accuracyOf(one.stdout));
+    expect(Number(/test accuracy ([\d.]+) %/.exec(four.stdout)?.[1])).toBeGreaterThan(90);
+    const losses = (out: string): number[] => [...out.matchAll(/loss ([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(losses(four.stdout)).toHaveLength(4);
+    losses(four.stdout).forEach((loss, i) => expect(loss).toBeCloseTo(losses(one.stdout)[i]!, 6));
+  });
+
   it('ring passes the token through every rank', async () => {
     const r = await tsmpirun(['-n', '4', 'examples/ring.ts']);
     expect(r.code).toBe(0);
