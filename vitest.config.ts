@@ -1,13 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+const alias = { tsmpi: new URL('./src/index.ts', import.meta.url).pathname };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Integration tests start whole jobs on a 2-core machine: one file at a time.
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
-    alias: { tsmpi: new URL('./src/index.ts', import.meta.url).pathname },
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], alias } },
+      {
+        // The same reduction and collective suites once more on the TypeScript kernels.
+        extends: true,
+        test: {
+          name: 'typescript-kernels',
+          include: ['test/unit/ops.test.ts', 'test/unit/collectives.test.ts', 'test/unit/native.test.ts'],
+          env: { TSMPI_NATIVE: '0' },
+          alias,
+        },
+      },
+    ],
   },
 });

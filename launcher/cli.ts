@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { backendInfo } from '../src/reduce/native.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
 
 const require = createRequire(import.meta.url);
@@ -29,12 +30,17 @@ function normalize(argv: string[]): string[] {
   return out;
 }
 
+function reductions(): string {
+  const b = backendInfo();
+  return b.backend === 'native' ? `reductions: native SIMD kernels (${b.isa})` : `reductions: TypeScript kernels, because ${b.reason}`;
+}
+
 function info(): void {
   const lines = [
     `tsmpi ${pkg.version}`,
     `node: ${process.version} (${process.platform}/${process.arch})`,
     'transport: gRPC over mutual TLS 1.3 (@grpc/grpc-js), bulk data server->client',
-    'reductions: TypeScript kernels (the native SIMD addon is not part of this build)',
+    reductions(),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -34,13 +34,13 @@ import { reduceScatterPairwise } from './collectives/reduce-scatter-pairwise.js'
 import { reduceScatterRecursiveHalving } from './collectives/reduce-scatter-recursive-halving.js';
 import { scanRecursiveDoubling } from './collectives/scan-recursive-doubling.js';
 import { scatterBinomial } from './collectives/scatter-binomial.js';
-import { BFLOAT16, CollKind, FLOAT16, OBJECT_FORM, opCode, type Signature } from './collectives/signature.js';
+import { CollKind, OBJECT_FORM, type Signature } from './collectives/signature.js';
 import { algorithmName, Algorithms, forcedAlgorithm, thresholds, type AlgorithmName } from './collectives/tuning.js';
 import { allocDatatype, isTypedArray, typedArrayDatatype, type TypedArray } from './datatype.js';
 import { FinalizedError, InvalidArgumentError } from './errors.js';
 import { ANY_SOURCE, ANY_TAG, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
-import { checkOp, checkReducible, SUM, MAX, type HalfType, type Op } from './reduce/ops.js';
+import { BFLOAT16, checkOp, checkReducible, FLOAT16, MAX, opCode, SUM, type HalfType, type Op } from './reduce/ops.js';
 
 /** The largest tag a program may use (`MPI_TAG_UB`). */
 export const TAG_UB = 2 ** 31 - 1;

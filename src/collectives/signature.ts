@@ -6,6 +6,7 @@
  */
 import { Datatype } from '../datatype.js';
 import { MpiError } from '../errors.js';
+import { OP_CODES } from '../reduce/ops.js';
 import type { CollSignature } from '../transport/transport.js';
 
 /** Collective kinds, as carried on the wire. */
@@ -30,32 +31,13 @@ export const CollKind = {
 } as const;
 export type CollKindName = keyof typeof CollKind;
 
-/** Op codes on the wire: built-ins by name, any user op as 100. */
-const OP_CODES: Record<string, number> = {
-  SUM: 1,
-  PROD: 2,
-  MIN: 3,
-  MAX: 4,
-  LAND: 5,
-  LOR: 6,
-  LXOR: 7,
-  BAND: 8,
-  BOR: 9,
-  BXOR: 10,
-  MINLOC: 11,
-  MAXLOC: 12,
-};
-export function opCode(op: { name: string; builtin: boolean } | undefined): number {
-  if (op === undefined) return 0;
-  return op.builtin ? (OP_CODES[op.name] ?? 99) : 100;
-}
-
 /** Datatype codes beyond the payload ones: an object (serialized) form, half types. */
 export const OBJECT_FORM = 200;
-export const FLOAT16 = 201;
-export const BFLOAT16 = 202;
+export { FLOAT16, BFLOAT16 } from '../reduce/ops.js';
 
 export type Signature = CollSignature;
+
+import { BFLOAT16, FLOAT16 } from '../reduce/ops.js';
 
 const kindName = (k: number): string => Object.entries(CollKind).find(([, v]) => v === k)?.[0] ?? `collective ${k}`;
 const datatypeName = (d: number): string =>

@@ -12,9 +12,10 @@
  * lower ranks' partial result on the left, so results are bitwise the same
  * on every rank and from run to run.
  */
-import { isTypedArray, type TypedArray } from '../datatype.js';
+import { isTypedArray, typedArrayDatatype, type TypedArray } from '../datatype.js';
 import { InvalidArgumentError } from '../errors.js';
 import { bfloatToFloat, floatToBfloat, floatToHalf, halfToFloat } from './half.js';
+import { nativeAddon } from './native.js';
 
 /** Names of the built-in ops. */
 export type OpName =
@@ -97,6 +98,32 @@ export function createOp<T>(fn: (a: T, b: T) => T, options: { commutative?: bool
 /** Half-precision element types, carried in Uint16Array. */
 export type HalfType = 'float16' | 'bfloat16';
 
+/** Datatype codes of the half types (beyond the TypedArray ones of `Datatype`), shared with the native addon. */
+export const FLOAT16 = 201;
+export const BFLOAT16 = 202;
+
+/** Op codes on the wire and in the native addon: built-ins by name, any user op as 100. */
+export const OP_CODES: Readonly<Record<string, number>> = {
+  SUM: 1,
+  PROD: 2,
+  MIN: 3,
+  MAX: 4,
+  LAND: 5,
+  LOR: 6,
+  LXOR: 7,
+  BAND: 8,
+  BOR: 9,
+  BXOR: 10,
+  MINLOC: 11,
+  MAXLOC: 12,
+};
+
+/** The code of `op` (0 for none). */
+export function opCode(op: { name: string; builtin: boolean } | undefined): number {
+  if (op === undefined) return 0;
+  return op.builtin ? (OP_CODES[op.name] ?? 99) : 100;
+}
+
 /** Throws `InvalidArgumentError` unless `op` is an op. */
 export function checkOp(op: unknown): asserts op is Op {
   if (BUILTINS.has(op as Op)) return;
@@ -172,18 +199,29 @@ const KERNELS: Record<Exclude<OpName, 'MINLOC' | 'MAXLOC'>, Kernel> = {
 
 function elementwise(name: OpName, a: Float64Array, b: Float64Array, big: boolean): void {
   const n = a.length;
+  // A NaN result of an arithmetic op on floats is the canonical NaN (JavaScript keeps no payloads; the native kernels do the same).
+  const float = (a as unknown) instanceof Float64Array || (a as unknown) instanceof Float32Array;
   switch (name) {
     case 'SUM':
-      for (let i = 0; i < n; i++) a[i] = (a[i] as Num) + (b[i] as Num);
+      if (float) for (let i = 0; i < n; i++) { const r = (a[i] as Num) + (b[i] as Num); a[i] = r === r ? r : NaN; }
+      else for (let i = 0; i < n; i++) a[i] = (a[i] as Num) + (b[i] as Num);
       return;
     case 'PROD':
-      for (let i = 0; i < n; i++) a[i] = (a[i] as Num) * (b[i] as Num);
+      if (float) {
+        for (let i = 0; i < n; i++) { const r = (a[i] as Num) * (b[i] as Num); a[i] = r === r ? r : NaN; }
+      } else if ((a as unknown) instanceof Int32Array || (a as unknown) instanceof Uint32Array) {
+        // A double product of two 32-bit integers can exceed 2^53; imul gives the exact low 32 bits.
+        const x = a as unknown as Int32Array;
+        for (let i = 0; i < n; i++) x[i] = Math.imul(x[i] as Num, b[i] as Num);
+      } else {
+        for (let i = 0; i < n; i++) a[i] = (a[i] as Num) * (b[i] as Num);
+      }
       return;
     case 'MIN':
-      for (let i = 0; i < n; i++) a[i] = (a[i] as Num) < (b[i] as Num) ? (a[i] as Num) : (b[i] as Num);
+      for (let i = 0; i < n; i++) { const r = (a[i] as Num) < (b[i] as Num) ? (a[i] as Num) : (b[i] as Num); a[i] = r === r ? r : NaN; }
       return;
     case 'MAX':
-      for (let i = 0; i < n; i++) a[i] = (a[i] as Num) > (b[i] as Num) ? (a[i] as Num) : (b[i] as Num);
+      for (let i = 0; i < n; i++) { const r = (a[i] as Num) > (b[i] as Num) ? (a[i] as Num) : (b[i] as Num); a[i] = r === r ? r : NaN; }
       return;
     case 'MINLOC':
     case 'MAXLOC': {
@@ -191,11 +229,13 @@ function elementwise(name: OpName, a: Float64Array, b: Float64Array, big: boolea
       for (let i = 0; i < n; i += 2) {
         const av = a[i] as Num;
         const bv = b[i] as Num;
+        const bi = b[i + 1] as Num;
+        // Copied NaNs are canonical, as in the native kernels (JavaScript keeps no NaN payloads).
         if (less ? bv < av : bv > av) {
           a[i] = bv;
-          a[i + 1] = b[i + 1] as Num;
-        } else if (bv === av && (b[i + 1] as Num) < (a[i + 1] as Num)) {
-          a[i + 1] = b[i + 1] as Num;
+          a[i + 1] = bi === bi ? bi : NaN;
+        } else if (bv === av && bi < (a[i + 1] as Num)) {
+          a[i + 1] = bi;
         }
       }
       return;
@@ -226,7 +266,8 @@ function halfElementwise(name: OpName, a: Uint16Array, b: Uint16Array, half: Hal
     const x = widen(a[i] as number);
     const y = widen(b[i] as number);
     if (k) {
-      a[i] = narrow(Math.fround(k(x, y)));
+      const r = k(x, y);
+      a[i] = narrow(r === r ? Math.fround(r) : NaN);
     } else {
       const yi = widen(b[i + 1] as number);
       const xi = widen(a[i + 1] as number);
@@ -259,6 +300,17 @@ export function reduceInto(op: Op, inout: TypedArray, input: TypedArray, half?: 
     }
     return;
   }
+  const native = nativeAddon();
+  if (native !== undefined) {
+    const datatype = half === 'float16' ? FLOAT16 : half === 'bfloat16' ? BFLOAT16 : (typedArrayDatatype(inout) as number);
+    native.reduce(opCode(op), datatype, inout, input);
+    return;
+  }
+  reduceIntoTs(op, inout, input, half);
+}
+
+/** The TypeScript kernels: what the native addon computes, bit for bit. */
+export function reduceIntoTs(op: Op, inout: TypedArray, input: TypedArray, half?: HalfType): void {
   if (half !== undefined) halfElementwise(op.name as OpName, inout as Uint16Array, input as Uint16Array, half);
   else elementwise(op.name as OpName, inout as Float64Array, input as Float64Array, inout instanceof BigInt64Array || inout instanceof BigUint64Array);
 }

@@ -3,16 +3,15 @@
  * package definition (for the coordinator and the rank service) and the
  * protobufjs types that encode the data plane's Envelope and Control messages.
  */
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { Envelope } from './transport.js';
 
-/** Absolute path of the schema. Works from `src/` (tests) and `dist/src/` (built). */
-export const PROTO_PATH = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/') ? '../../../proto/tsmpi.proto' : '../../proto/tsmpi.proto', import.meta.url),
-);
+/** Absolute path of the schema. */
+export const PROTO_PATH = path.join(PACKAGE_ROOT, 'proto', 'tsmpi.proto');
 
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: Number, defaults: true, oneofs: true };
 
