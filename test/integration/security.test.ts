@@ -86,8 +86,7 @@ describe('transport security (real mTLS gRPC)', () => {
     const before = ranks[0]!.security.length;
     const code = await attach(ranks[0]!.transport.address, channelCredentials({ caPem: jobA.certPem }, trustAnything));
     expect(code).toBe(grpc.status.UNAVAILABLE);
-    await expect.poll(() => ranks[0]!.security.length).toBeGreaterThan(before);
-    expect(ranks[0]!.security.at(-1)?.reason).toContain('before it authenticated');
+    await expect.poll(() => ranks[0]!.security.slice(before).some((e) => e.reason.includes('before it authenticated'))).toBe(true);
   });
 
   it('refuses a certificate from another CA claiming this job id, and reports it', async () => {
@@ -141,8 +140,8 @@ describe('transport security (real mTLS gRPC)', () => {
       encodeHello({ jobId: jobA.jobId, rank: 2, destRank: 0 }),
     );
     expect(code).toBe(grpc.status.UNAUTHENTICATED);
-    expect(ranks[0]!.security.length).toBe(before + 1);
-    expect(ranks[0]!.security.at(-1)?.reason).toContain('rank 1');
+    // Other reports (late closes of earlier tests' connections) may interleave: look for this one.
+    expect(ranks[0]!.security.slice(before).some((e) => e.reason === 'certificate of rank 1 claims to be rank 2')).toBe(true);
   });
 
   it('refuses a server whose certificate names another rank than the one dialled', async () => {
