@@ -127,6 +127,10 @@ export async function runJob(plan: JobPlan): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that goes away (`tsmpirun ... | head`) is not an error of the job.
+  const onOutputError = (): void => undefined;
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
 
   for (let rank = 0; rank < plan.np; rank++) {
     const child = spawn(command, args, {
@@ -216,6 +220,8 @@ export async function runJob(plan: JobPlan): Promise<number> {
   for (const t of timers) clearTimeout(t);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.stdout.off('error', onOutputError);
+  process.stderr.off('error', onOutputError);
   process.stdin.unpipe();
   coordinator?.close();
   return exitCode ?? 0;

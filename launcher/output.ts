@@ -10,6 +10,7 @@ export function forwardLines(from: Readable, to: Writable, prefix: string): Prom
   const head = Buffer.from(prefix);
   let pending: Buffer[] = [];
   const write = (line: Buffer): void => {
+    if (to.destroyed || !to.writable) return; // the reader went away: keep draining the rank
     const ok = to.write(head.length > 0 ? Buffer.concat([head, line]) : line);
     if (!ok && !from.isPaused()) {
       from.pause();

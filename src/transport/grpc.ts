@@ -11,7 +11,9 @@
  * both directions are open. Connections are made lazily, on first use.
  *
  * Framing on the response stream (pass-through codec, no protobufjs copy of
- * the payload): an Envelope, then ceil(payloadBytes / chunkBytes) raw chunks.
+ * the payload): a length-delimited Envelope followed by the payload itself
+ * when it is small (one gRPC message per MPI message), or by
+ * ceil(payloadBytes / chunkBytes) raw chunks when it is large.
  * Chunks are views of the sender's memory; each write waits for `'drain'`
  * when grpc-js asks it to, and a send resolves when grpc-js has taken its
  * last byte, so the caller may reuse its buffer.
@@ -30,15 +32,7 @@ import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
 import type { Envelope, Transport, TransportHandler } from './transport.js';
-import {
-  ATTACH_PATH,
-  decodeEnvelope,
-  decodeHello,
-  encodeEnvelope,
-  encodeHello,
-  rankServiceDefinition,
-  type WireEnvelope,
-} from './wire.js';
+import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, rankServiceDefinition, type WireEnvelope } from './wire.js';
 
 /** Where a rank listens. */
 export interface Endpoint {
@@ -132,7 +126,7 @@ class InboundParser {
   push(data: Buffer): { envelope: Envelope; payload: Uint8Array } | undefined {
     const current = this.#current;
     if (current === undefined) {
-      const envelope = decodeEnvelope(data);
+      const { envelope, inline } = decodeEnvelope(data);
       if (envelope.seq !== this.#expectedSeq) {
         throw new TransportError(`message ${envelope.seq} arrived where ${this.#expectedSeq} was due`);
       }
@@ -140,9 +134,12 @@ class InboundParser {
       if (envelope.payloadBytes > config.maxMessageBytes) {
         throw new TransportError(`a ${envelope.payloadBytes}-byte message exceeds TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`);
       }
-      if (envelope.payloadBytes === 0) return { envelope, payload: new Uint8Array(0) };
+      if (inline.byteLength > envelope.payloadBytes) throw new TransportError('an inline payload overruns its message');
       const buffer = Buffer.allocUnsafeSlow(envelope.payloadBytes);
-      this.#current = { envelope, bytes: new Uint8Array(buffer.buffer, 0, envelope.payloadBytes), filled: 0 };
+      const bytes = new Uint8Array(buffer.buffer, 0, envelope.payloadBytes);
+      bytes.set(inline);
+      if (inline.byteLength === envelope.payloadBytes) return { envelope, payload: bytes };
+      this.#current = { envelope, bytes, filled: inline.byteLength };
       return undefined;
     }
     if (current.filled + data.byteLength > current.bytes.byteLength) {
@@ -213,6 +210,7 @@ export class GrpcTransport implements Transport {
   }
 
   #onConnection(socket: net.Socket): void {
+    socket.setNoDelay(true); // no Nagle delay on small messages: latency is a feature
     const from = peerKey(socket.remoteAddress, socket.remotePort);
     this.#unauthenticated.add(from);
     socket.once('close', () => {
@@ -392,7 +390,11 @@ export class GrpcTransport implements Transport {
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
     if (link.call === undefined && link.failure === undefined) this.#dial(dest);
-    const run = async (): Promise<void> => {
+    // The queue (link.tail) orders the hand-over of whole messages to grpc-js;
+    // each send resolves later, when grpc-js has consumed its last byte, so
+    // many messages can be in flight on the stream at once.
+    let consumed!: Promise<void>;
+    const handOver = link.tail.then(async () => {
       const call = await link.ready(
         config.connectTimeoutMs,
         () =>
@@ -404,11 +406,10 @@ export class GrpcTransport implements Transport {
           }),
       );
       const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes: payload.byteLength };
-      await writeMessage(call, encodeEnvelope(wire), payload, config.chunkBytes, () => link.failure);
-    };
-    const result = link.tail.then(run);
-    link.tail = result.catch(() => undefined);
-    return result;
+      consumed = (await writeMessage(call, wire, payload, config.chunkBytes, () => link.failure)).consumed;
+    });
+    link.tail = handOver.catch(() => undefined);
+    return handOver.then(() => consumed);
   }
 
   async close(): Promise<void> {
@@ -439,34 +440,46 @@ function peerKey(address: string | undefined, port: number | undefined): string 
   return `${host}:${port ?? '?'}`;
 }
 
+/** Payloads up to this size travel inside the envelope's gRPC message: one message, one copy of a few bytes. */
+const INLINE_BYTES = 16 * 1024;
+
 /**
- * Writes an envelope and its payload in chunks, honouring backpressure.
- * Resolves once grpc-js has consumed the last chunk (the payload is free).
+ * Hands an envelope and its payload to grpc-js, honouring backpressure:
+ * small payloads inline with the envelope, large ones as chunks that are
+ * views of the caller's memory. Resolves once everything is handed over;
+ * `consumed` settles when grpc-js has taken the last byte (the payload may
+ * then be reused). (Wrapped in an object: an async function cannot return a
+ * pending promise without waiting for it.)
  */
 async function writeMessage(
   call: ServerCall,
-  header: Buffer,
+  envelope: WireEnvelope,
   payload: Uint8Array,
   chunkBytes: number,
   failure: () => Error | undefined,
-): Promise<void> {
-  const pieces: Buffer[] = [header];
-  for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
-    const end = Math.min(offset + chunkBytes, payload.byteLength);
-    pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));
-  }
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i] as Buffer;
-    const broken = failure();
-    if (broken) throw broken;
-    if (i === pieces.length - 1) {
-      await new Promise<void>((resolve, reject) => {
-        call.write(piece, (error?: Error | null) => (error ? reject(failure() ?? error) : resolve()));
-      });
-    } else if (!call.write(piece)) {
-      await drained(call, failure);
+): Promise<{ consumed: Promise<void> }> {
+  const inline = payload.byteLength <= INLINE_BYTES ? payload : undefined;
+  const pieces: Buffer[] = [encodeEnvelope(envelope, inline)];
+  if (inline === undefined) {
+    for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
+      const end = Math.min(offset + chunkBytes, payload.byteLength);
+      pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));
     }
   }
+  for (let i = 0; i < pieces.length - 1; i++) {
+    const broken = failure();
+    if (broken) throw broken;
+    if (!call.write(pieces[i] as Buffer)) await drained(call, failure);
+  }
+  const broken = failure();
+  if (broken) throw broken;
+  let flowing = true;
+  const done = new Promise<void>((resolve, reject) => {
+    flowing = call.write(pieces[pieces.length - 1] as Buffer, (error?: Error | null) => (error ? reject(failure() ?? error) : resolve()));
+  });
+  done.catch(() => undefined);
+  if (!flowing) await drained(call, failure);
+  return { consumed: done };
 }
 
 function drained(call: ServerCall, failure: () => Error | undefined): Promise<void> {

@@ -38,9 +38,12 @@ function toNumber(value: unknown): number {
   return 0;
 }
 
-/** Encodes an envelope (protobuf `tsmpi.v1.Envelope`). */
-export function encodeEnvelope(e: WireEnvelope): Buffer {
-  const bytes = EnvelopeType.encode(
+/**
+ * Encodes an envelope (protobuf `tsmpi.v1.Envelope`, length-delimited),
+ * followed by `inline` payload bytes when given: one buffer, one gRPC message.
+ */
+export function encodeEnvelope(e: WireEnvelope, inline?: Uint8Array): Buffer {
+  const writer = EnvelopeType.encodeDelimited(
     EnvelopeType.fromObject({
       context: e.context,
       tag: e.tag,
@@ -60,15 +63,21 @@ export function encodeEnvelope(e: WireEnvelope): Buffer {
           }
         : {}),
     }),
-  ).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  );
+  const header = writer.finish();
+  if (inline === undefined || inline.byteLength === 0) return Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+  const out = Buffer.allocUnsafe(header.byteLength + inline.byteLength);
+  out.set(header, 0);
+  out.set(inline, header.byteLength);
+  return out;
 }
 
-/** Decodes an envelope. Throws on malformed bytes. */
-export function decodeEnvelope(bytes: Uint8Array): WireEnvelope {
-  const m = EnvelopeType.decode(bytes) as unknown as Record<string, unknown>;
+/** Decodes a length-delimited envelope and returns it with the inline payload bytes that follow it. Throws on malformed bytes. */
+export function decodeEnvelope(bytes: Uint8Array): { envelope: WireEnvelope; inline: Uint8Array } {
+  const reader = protobuf.Reader.create(bytes);
+  const m = EnvelopeType.decodeDelimited(reader) as unknown as Record<string, unknown>;
   const collKind = toNumber(m.collKind);
-  return {
+  const envelope: WireEnvelope = {
     ...(collKind !== 0
       ? {
           coll: {
@@ -89,6 +98,7 @@ export function decodeEnvelope(bytes: Uint8Array): WireEnvelope {
     count: toNumber(m.count),
     payloadBytes: toNumber(m.payloadBytes),
   };
+  return { envelope, inline: bytes.subarray(reader.pos) };
 }
 
 /** The Hello a dialling rank sends first on its Attach stream. */

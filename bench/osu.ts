@@ -1,0 +1,109 @@
+// The tsmpi side of the OSU-style suite, run as an SPMD job:
+//   npx tsmpirun -n 2 bench/osu.ts p2p [--quick]
+//   npx tsmpirun -n 4 bench/osu.ts collectives [--quick]
+// Rank 0 prints one JSON row per line (see bench/common.ts).
+import { finalize, init, MAX, SUM, type Communicator } from 'tsmpi';
+import { BANDWIDTH_SIZES, COLLECTIVE_SIZES, COLLECTIVES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+
+const world = await init();
+const what = process.argv[2] ?? 'p2p';
+const quick = process.argv.includes('--quick');
+const emit = (row: Omit<Row, 'stack' | 'np'>): void => {
+  if (world.rank === 0) console.log(JSON.stringify({ stack: 'tsmpi', np: world.size, ...row }));
+};
+const now = (): number => Number(process.hrtime.bigint()) / 1e3; // microseconds
+
+async function latency(c: Communicator): Promise<void> {
+  for (const bytes of quick ? QUICK.latency : LATENCY_SIZES) {
+    const buf = new Uint8Array(bytes);
+    const { warmup, timed } = iterations(bytes, quick);
+    const rtts: number[] = [];
+    await c.barrier();
+    for (let i = 0; i < warmup + timed; i++) {
+      const t = now();
+      if (c.rank === 0) {
+        await c.send(buf, 1, { tag: 1 });
+        await c.recv({ source: 1, tag: 1 });
+      } else if (c.rank === 1) {
+        await c.recv({ source: 0, tag: 1 });
+        await c.send(buf, 0, { tag: 1 });
+      }
+      if (i >= warmup) rtts.push(now() - t);
+    }
+    emit({ test: 'latency', bytes, value: median(rtts) / 2, unit: 'us' });
+  }
+}
+
+async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void> {
+  for (const bytes of quick ? QUICK.bandwidth : BANDWIDTH_SIZES) {
+    const buf = new Uint8Array(bytes);
+    const w = window(bytes);
+    const { warmup, timed } = iterations(bytes * w, quick);
+    const rates: number[] = [];
+    await c.barrier();
+    for (let i = 0; i < warmup + timed; i++) {
+      const t = now();
+      const sends: Promise<void>[] = [];
+      const recvs: Promise<unknown>[] = [];
+      if (c.rank === 0 || bidirectional) for (let k = 0; k < w; k++) sends.push(c.send(buf, 1 - c.rank, { tag: 2 }));
+      if (c.rank === 1 || bidirectional) for (let k = 0; k < w; k++) recvs.push(c.recv({ source: 1 - c.rank, tag: 2 }));
+      await Promise.all([...sends, ...recvs]);
+      // The receiver acknowledges the window, as OSU's osu_bw does.
+      if (c.rank === 1) await c.send(new Uint8Array(4), 0, { tag: 3 });
+      else await c.recv({ source: 1, tag: 3 });
+      if (i >= warmup) rates.push(((bidirectional ? 2 : 1) * bytes * w) / (now() - t)); // bytes/us = MB/s
+    }
+    emit({ test: bidirectional ? 'bibw' : 'bw', bytes, value: median(rates), unit: 'MB/s' });
+  }
+}
+
+async function collectives(c: Communicator): Promise<void> {
+  const p = c.size;
+  for (const name of COLLECTIVES) {
+    for (const bytes of quick ? QUICK.collective : COLLECTIVE_SIZES) {
+      // `bytes` is one rank's data; float32 elements, a multiple of p where the collective cuts blocks.
+      const n = Math.max(p, Math.floor(bytes / 4 / p) * p);
+      const data = new Float32Array(n).fill(c.rank + 1);
+      const out = new Float32Array(n);
+      const run = async (): Promise<unknown> => {
+        switch (name) {
+          case 'bcast':
+            return c.bcast(c.rank === 0 ? data : out, { root: 0 });
+          case 'scatter':
+            return c.scatter<Float32Array>(c.rank === 0 ? new Float32Array(n * p) : undefined, { root: 0 });
+          case 'gather':
+            return c.gather(data, { root: 0 });
+          case 'allgather':
+            return c.allgather(data);
+          case 'allreduce':
+            return c.allreduce(data, { op: SUM, out });
+          case 'reduce_scatter':
+            return c.reduceScatter(data, { op: SUM });
+          case 'alltoall':
+            return c.alltoall(data);
+        }
+      };
+      const { warmup, timed } = iterations(bytes * p, quick);
+      const times: number[] = [];
+      for (let i = 0; i < warmup + timed; i++) {
+        await c.barrier();
+        const t = now();
+        await run();
+        if (i >= warmup) times.push(now() - t);
+      }
+      // The slowest rank's median, as OSU reports the maximum over ranks.
+      const worst = await c.allreduce(median(times), { op: MAX });
+      emit({ test: name, bytes, value: worst, unit: 'us' });
+    }
+  }
+}
+
+if (what === 'p2p') {
+  if (world.size !== 2) throw new Error('p2p tests run with -n 2');
+  await latency(world);
+  await bandwidth(world, false);
+  await bandwidth(world, true);
+} else {
+  await collectives(world);
+}
+await finalize();
