@@ -98,12 +98,12 @@ const find = (stack: Row['stack'], test: string, np: number, bytes: number): num
 const ratioOf = (test: string, np: number, bytes: number, base: Row['stack']): string => {
   const a = find('tsmpi', test, np, bytes);
   const b = find(base, test, np, bytes);
-  return a !== undefined && b !== undefined ? (a / b).toFixed(2) : 'not measured';
+  return a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : 'not measured';
 };
 const summary = [
-  `point-to-point bandwidth, 4 MiB messages: ${ratioOf('bw', 2, 4 << 20, 'raw-tls')}x raw mTLS (target >= 0.8)`,
-  `8-byte one-way latency: ${ratioOf('latency', 2, 8, 'raw-tls')}x raw mTLS (target <= 1.4)`,
-  `allreduce float32 16 MiB: ${ratioOf('allreduce', 2, 16 << 20, 'openmpi')}x Open MPI's time at np 2 (target <= 3), ${ratioOf('allreduce', 4, 16 << 20, 'openmpi')}x at np 4`,
+  `point-to-point bandwidth, 4 MiB messages: ${ratioOf('bw', 2, 4 << 20, 'raw-tls')} raw mTLS (target >= 0.8)`,
+  `8-byte one-way latency: ${ratioOf('latency', 2, 8, 'raw-tls')} raw mTLS (target <= 1.4)`,
+  `allreduce float32 16 MiB: ${ratioOf('allreduce', 2, 16 << 20, 'openmpi')} Open MPI's time at np 2 (target <= 3), ${ratioOf('allreduce', 4, 16 << 20, 'openmpi')} at np 4`,
   `tsmpirun -n 4 examples/hello.ts: ${median(startups).toFixed(2)} s wall, median of ${startups.length} (target <= 1.0)`,
 ];
 

@@ -9,7 +9,7 @@
  *   Ranks report aborts, refused connections and finalize on it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { BootstrapTokens, createCsr, generateRsaKeyPair, JobCa, parseIdentity } from '../src/security/pki.js';
+import { BootstrapTokens, createCsr, generateRsaKeyPair, JobCa, parseIdentity, type KeyPair } from '../src/security/pki.js';
 import { enrollmentServerCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
 import { services } from '../src/transport/wire.js';
 
@@ -59,9 +59,9 @@ export class Coordinator {
     this.#events = events;
   }
 
-  /** Starts both servers on `host` (ports chosen by the OS). */
-  async start(host: string): Promise<void> {
-    const keys = await generateRsaKeyPair();
+  /** Starts both servers on `host` (ports chosen by the OS). `keys` may be made in advance. */
+  async start(host: string, keyPair: Promise<KeyPair> = generateRsaKeyPair()): Promise<void> {
+    const keys = await keyPair;
     const certPem = this.ca.issue(createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
     const tls: TlsMaterial = { caPem: this.ca.certPem, certPem, keyPem: keys.privateKeyPem };
     const service = services.tsmpi.v1.Coordinator.service;

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { JobCa } from '../src/security/pki.js';
+import { generateRsaKeyPair, JobCa } from '../src/security/pki.js';
 import type { Bootstrap, FatalReport } from '../src/runtime.js';
 import { Coordinator } from './coordinator.js';
 import { forwardLines } from './output.js';
@@ -44,13 +44,19 @@ export const TIMEOUT_EXIT_CODE = 124;
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
 
-/** The command line that starts `program`. */
+/** tsmpi's preload (see src/preload.ts), from this installation. */
+const PRELOAD = new URL('../src/preload.js', import.meta.url).href;
+
+/**
+ * The command line that starts `program`. Node programs get tsmpi's preload
+ * first (it overlaps key generation with the program's loading, and keeps
+ * tsmpi's modules out of the TypeScript loader's hooks), then tsx for TypeScript.
+ */
 export function commandFor(program: string, args: string[]): { command: string; args: string[] } {
   const ext = path.extname(program);
-  if (TS_EXTENSIONS.has(ext)) {
-    return { command: process.execPath, args: ['--tls-min-v1.3', '--import', import.meta.resolve('tsx'), program, ...args] };
-  }
-  if (JS_EXTENSIONS.has(ext)) return { command: process.execPath, args: ['--tls-min-v1.3', program, ...args] };
+  const node = ['--tls-min-v1.3', '--import', PRELOAD];
+  if (TS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, '--import', import.meta.resolve('tsx'), program, ...args] };
+  if (JS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, program, ...args] };
   return { command: program, args };
 }
 
@@ -69,7 +75,10 @@ function say(line: string): void {
 export async function runJob(plan: JobPlan): Promise<number> {
   const graceMs = plan.graceMs ?? 1500;
   const { command, args } = commandFor(plan.program, plan.args);
+  // The CA and the coordinator's key pair are made while the ranks start.
   const caPromise = JobCa.create();
+  const coordinatorKeys = generateRsaKeyPair();
+  coordinatorKeys.catch(() => undefined);
   const ranks: RankProcess[] = [];
   const outputs: Promise<void>[] = [];
   let exitCode: number | undefined;
@@ -195,7 +204,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
       },
       security: (rank, peer, reason) => say(`security: ${rank === undefined ? 'coordinator' : `rank ${rank}`} refused ${peer}: ${reason}`),
     });
-    await coordinator.start(plan.bindHost);
+    await coordinator.start(plan.bindHost, coordinatorKeys);
     for (const r of ranks) {
       const bootstrap: Bootstrap = {
         jobId: ca.jobId,

@@ -18,7 +18,7 @@ import { config } from './config.js';
 import { BootstrapError, FinalizedError, NotInitializedError } from './errors.js';
 import { debug, setLogRank, warn } from './log.js';
 import { Engine } from './p2p/engine.js';
-import { createCsr, generateRsaKeyPair } from './security/pki.js';
+import { createCsr, generateRsaKeyPair, type KeyPair } from './security/pki.js';
 import { channelCredentials, type TlsMaterial } from './security/tls.js';
 import { GrpcTransport, type Endpoint } from './transport/grpc.js';
 import { MemoryJob } from './transport/memory.js';
@@ -90,18 +90,52 @@ export function initialized(): boolean {
   return state !== undefined && !finalized;
 }
 
-async function start(): Promise<Communicator> {
+interface Prepared {
+  fd: number;
+  lifeline: net.Socket;
+  bootstrap: Promise<Bootstrap>;
+  keyPair: Promise<KeyPair>;
+}
+
+/** Shared by every copy of tsmpi loaded in this process: the pipe can be read only once. */
+const PREPARED = Symbol.for('tsmpi.prepared');
+const shared = globalThis as { [PREPARED]?: Prepared };
+
+/**
+ * Starts the work `init()` needs that does not depend on the program: reads
+ * the bootstrap pipe and generates the key pair, while the program is still
+ * loading. `tsmpirun` calls it through `--import tsmpi/preload`; `init()`
+ * calls it too. Returns `undefined` outside a launcher.
+ */
+export function prepare(): Prepared | undefined {
+  const existing = shared[PREPARED];
+  if (existing) return existing;
   const fdText = process.env.TSMPI_BOOTSTRAP_FD;
-  if (fdText === undefined) {
+  if (fdText === undefined) return undefined;
+  const fd = Number(fdText);
+  if (!Number.isInteger(fd) || fd < 3) throw new BootstrapError(`TSMPI_BOOTSTRAP_FD=${fdText} is not an inherited descriptor`);
+  const lifeline = new net.Socket({ fd, readable: true, writable: true });
+  // Unreferenced: a program that never calls init() must still exit. init() references it while it waits.
+  lifeline.unref();
+  const keyPair = generateRsaKeyPair();
+  const bootstrap = readBootstrap(lifeline);
+  keyPair.catch(() => undefined);
+  bootstrap.catch(() => undefined);
+  shared[PREPARED] = { fd, lifeline, bootstrap, keyPair };
+  return shared[PREPARED];
+}
+
+async function start(): Promise<Communicator> {
+  const ready = prepare();
+  if (ready === undefined) {
     const transport = new MemoryJob(1).transport(0);
     const world = new Communicator(new Engine(transport), 0, () => finalized);
     state = { world, transport, clients: [] };
     return world;
   }
-  const fd = Number(fdText);
-  if (!Number.isInteger(fd) || fd < 3) throw new BootstrapError(`TSMPI_BOOTSTRAP_FD=${fdText} is not an inherited descriptor`);
-  const lifeline = new net.Socket({ fd, readable: true, writable: true });
-  const bootstrap = await readBootstrap(lifeline);
+  const { fd, lifeline, keyPair } = ready;
+  lifeline.ref();
+  const bootstrap = await ready.bootstrap;
   setLogRank(bootstrap.rank);
   installFatalReport(fd);
   lifeline.on('close', () => {
@@ -112,7 +146,7 @@ async function start(): Promise<Communicator> {
   });
   lifeline.unref();
 
-  const keys = await generateRsaKeyPair();
+  const keys = await keyPair;
   const enrollClient = new grpc.Client(
     bootstrap.enroll,
     channelCredentials({ caPem: bootstrap.caPem }, expectCoordinator(bootstrap.jobId)),
@@ -170,6 +204,7 @@ function readBootstrap(socket: net.Socket): Promise<Bootstrap> {
   return new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => fail(new BootstrapError('no bootstrap from the launcher within 30 s')), 30_000);
+    timer.unref();
     const fail = (error: Error): void => {
       clearTimeout(timer);
       socket.off('data', onData);

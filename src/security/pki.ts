@@ -9,7 +9,7 @@
  * Identity is a URI subject alternative name: `urn:tsmpi:job:<jobId>:rank:<n>`
  * for ranks, `urn:tsmpi:job:<jobId>:coordinator` for the launcher's coordinator.
  */
-import { generateKeyPair as generateKeyPairCb, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createPrivateKey, generateKeyPair as generateKeyPairCb, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 
@@ -78,13 +78,42 @@ function randomSerial(): string {
   return bytes.toString('hex');
 }
 
+// node-forge encodes certificates and CSRs; the RSA signatures are made by
+// node:crypto (OpenSSL), which is 10-20x faster than forge's JavaScript RSA.
+// These are the steps of forge's own sign(), with the signing step swapped.
+interface ForgeSignable {
+  signatureOid: string | null;
+  siginfo: { algorithmOid: string | null };
+  signature: string;
+}
+
+/** forge functions its type definitions leave out (both are part of forge's pki API). */
+const forgePki = forge.pki as unknown as {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+  getCertificationRequestInfo(csr: ReturnType<typeof forge.pki.createCertificationRequest>): forge.asn1.Asn1;
+};
+
+function signWith(target: ForgeSignable, toBeSigned: () => forge.asn1.Asn1, key: KeyObject): void {
+  const oid = forge.pki.oids.sha256WithRSAEncryption as string;
+  target.signatureOid = oid;
+  target.siginfo.algorithmOid = oid;
+  const der = Buffer.from(forge.asn1.toDer(toBeSigned()).getBytes(), 'binary');
+  target.signature = sign('sha256', der, key).toString('binary');
+}
+
 /** Makes a certificate signing request for `keys` (the subject is advisory; the CA ignores it). */
 export function createCsr(keys: KeyPair, commonName: string): string {
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
   csr.setSubject([{ name: 'commonName', value: commonName }]);
-  csr.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
+  const signable = csr as unknown as ForgeSignable & { certificationRequestInfo: forge.asn1.Asn1 };
+  signWith(signable, () => (signable.certificationRequestInfo = forgePki.getCertificationRequestInfo(csr)), createPrivateKey(keys.privateKeyPem));
   return forge.pki.certificationRequestToPem(csr);
+}
+
+function signCertificate(cert: forge.pki.Certificate, key: KeyObject): void {
+  const signable = cert as unknown as ForgeSignable & { tbsCertificate: forge.asn1.Asn1 };
+  signWith(signable, () => (signable.tbsCertificate = forgePki.getTBSCertificate(cert)), key);
 }
 
 /**
@@ -95,10 +124,10 @@ export function createCsr(keys: KeyPair, commonName: string): string {
 export class JobCa {
   readonly jobId: string;
   readonly certPem: string;
-  readonly #key: forge.pki.rsa.PrivateKey;
+  readonly #key: KeyObject;
   readonly #cert: forge.pki.Certificate;
 
-  private constructor(jobId: string, cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey) {
+  private constructor(jobId: string, cert: forge.pki.Certificate, key: KeyObject) {
     this.jobId = jobId;
     this.#cert = cert;
     this.#key = key;
@@ -109,7 +138,7 @@ export class JobCa {
   static async create(jobId: string = newJobId()): Promise<JobCa> {
     if (!JOB_ID_RE.test(jobId)) throw new TypeError(`job id ${JSON.stringify(jobId)} is not 8-64 URL-safe characters`);
     const keys = await generateRsaKeyPair();
-    const key = forge.pki.privateKeyFromPem(keys.privateKeyPem);
+    const key = createPrivateKey(keys.privateKeyPem);
     const cert = forge.pki.createCertificate();
     cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
     cert.serialNumber = randomSerial();
@@ -127,7 +156,7 @@ export class JobCa {
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
       { name: 'subjectKeyIdentifier' },
     ]);
-    cert.sign(key, forge.md.sha256.create());
+    signCertificate(cert, key);
     return new JobCa(jobId, cert, key);
   }
 
@@ -163,7 +192,7 @@ export class JobCa {
       { name: 'subjectAltName', altNames: [{ type: 6, value: identityUri(identity) }] },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.#cert.generateSubjectKeyIdentifier().getBytes() },
     ]);
-    cert.sign(this.#key, forge.md.sha256.create());
+    signCertificate(cert, this.#key);
     return forge.pki.certificateToPem(cert);
   }
 }

@@ -112,6 +112,12 @@ describe('tsmpirun', () => {
     expect(r.stderr).toMatch(/rank 1 \(pid \d+\) exited with code 0 without calling finalize\(\)/);
   });
 
+  it('lets a TypeScript program that never calls init() exit normally', async () => {
+    const r = await tsmpirun(['-n', '2', '--timeout', '30', 'test/programs/no-init.ts']);
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'plain program, rank ').sort()).toEqual(['0', '1']);
+  });
+
   it('owes no finalize() for programs that never called init()', async () => {
     const r = await tsmpirun(['-n', '2', '--timeout', '30', 'sh', '-c', 'exit 0']);
     expect(r.code).toBe(0);
