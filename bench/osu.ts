@@ -98,7 +98,36 @@ async function collectives(c: Communicator): Promise<void> {
   }
 }
 
-if (what === 'p2p') {
+/** `tune`: each algorithm of allreduce, bcast and allgather forced, across sizes, to set the thresholds of collectives/tuning.ts. */
+async function tune(c: Communicator): Promise<void> {
+  const sizes = quick ? [4 << 10, 64 << 10] : [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20];
+  const cases: Array<[string, string[], (data: Float32Array, algorithm: string) => Promise<unknown>]> = [
+    ['allreduce', ['recursive_doubling', 'rabenseifner', 'ring'], (d, a) => c.allreduce(d, { op: SUM, algorithm: a as never })],
+    ['bcast', ['binomial', 'scatter_allgather'], (d, a) => c.bcast(c.rank === 0 ? d : new Float32Array(d.length), { root: 0, algorithm: a as never })],
+    ['allgather', ['bruck', 'ring', ...((c.size & (c.size - 1)) === 0 ? ['recursive_doubling'] : [])], (d, a) => c.allgather(d, { algorithm: a as never })],
+  ];
+  for (const [name, algorithms, run] of cases) {
+    for (const bytes of sizes) {
+      const data = new Float32Array(Math.max(c.size, Math.floor(bytes / 4 / c.size) * c.size)).fill(1);
+      for (const algorithm of algorithms) {
+        const { warmup, timed } = iterations(bytes * c.size, quick);
+        const times: number[] = [];
+        for (let i = 0; i < warmup + Math.min(timed, 50); i++) {
+          await c.barrier();
+          const t = now();
+          await run(data, algorithm);
+          if (i >= warmup) times.push(now() - t);
+        }
+        const worst = await c.allreduce(median(times), { op: MAX });
+        emit({ test: `${name}:${algorithm}`, bytes, value: worst, unit: 'us' });
+      }
+    }
+  }
+}
+
+if (what === 'tune') {
+  await tune(world);
+} else if (what === 'p2p') {
   if (world.size !== 2) throw new Error('p2p tests run with -n 2');
   await latency(world);
   await bandwidth(world, false);

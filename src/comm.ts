@@ -376,7 +376,7 @@ export class Communicator {
     if (isRoot) {
       const payload = encodePayload(data); // validates the value before anything is sent
       const typed = isTypedArray(data);
-      const large = typed && data.byteLength >= thresholds.bcastLargeBytes && this.size >= 4;
+      const large = typed && data.byteLength >= thresholds.bcastLargeBytes && this.size >= 8;
       const alg = forced ?? (large ? Algorithms.bcast.scatter_allgather : Algorithms.bcast.binomial);
       if (alg === Algorithms.bcast.scatter_allgather && !typed) throw new InvalidArgumentError('algorithm', 'scatter_allgather broadcasts TypedArrays only');
       sig = this.#sig(CollKind.bcast, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data), alg });

@@ -4,7 +4,7 @@
  *
  * | collective     | algorithm, by message size (bytes of one rank's data)                   |
  * | -------------- | ----------------------------------------------------------------------- |
- * | bcast          | binomial (< bcastLargeBytes or < 4 ranks); scatter + ring allgather     |
+ * | bcast          | binomial (< bcastLargeBytes or < 8 ranks); scatter + ring allgather     |
  * | allreduce      | recursive doubling (< allreduceShortBytes, or a non-commutative op);    |
  * |                | Rabenseifner (< allreduceRingBytes); ring (pipelined in segments)       |
  * | reduce         | binomial (< reduceLargeBytes or non-commutative); reduce-scatter+gather |
@@ -17,7 +17,7 @@
  * | scan/exscan    | recursive doubling                                                      |
  *
  * Starting points from Thakur, Rabenseifner & Gropp (2005) and MPICH's
- * defaults; to be tuned on this transport with `bench/`.
+ * defaults, moved by measurements on this transport (`npm run bench:tune`).
  */
 
 /** Algorithms by collective. The numbers travel in collective messages. */
@@ -34,7 +34,7 @@ export type AlgorithmName<C extends keyof typeof Algorithms> = keyof (typeof Alg
 
 /** Thresholds of the selection table (bytes). */
 export interface Thresholds {
-  /** bcast: at or above, scatter + ring allgather (with >= 4 ranks). `TSMPI_BCAST_LARGE_BYTES`. */
+  /** bcast: at or above, scatter + ring allgather (with >= 8 ranks). `TSMPI_BCAST_LARGE_BYTES`. */
   bcastLargeBytes: number;
   /** allreduce: below, recursive doubling. `TSMPI_ALLREDUCE_SHORT_BYTES`. */
   allreduceShortBytes: number;
@@ -52,12 +52,14 @@ export interface Thresholds {
   segmentBytes: number;
 }
 
+// Tuned on this transport with `bench/osu.ts tune` at 4 ranks (bench/README.md): per-message
+// costs are high (tens of µs), so algorithms with fewer messages win longer than in MPICH.
 const DEFAULTS: Thresholds = {
   bcastLargeBytes: 512 * 1024,
-  allreduceShortBytes: 16 * 1024,
-  allreduceRingBytes: 4 * 1024 * 1024,
+  allreduceShortBytes: 8 * 1024,
+  allreduceRingBytes: 64 * 1024 * 1024,
   reduceLargeBytes: 512 * 1024,
-  allgatherShortBytes: 80 * 1024,
+  allgatherShortBytes: 1024 * 1024,
   reduceScatterLongBytes: 512 * 1024,
   alltoallTinyBytes: 256,
   segmentBytes: 256 * 1024,
