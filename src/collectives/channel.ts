@@ -115,18 +115,19 @@ export function allocLike<T extends TypedArray>(like: T, length: number): T {
   return new (like.constructor as new (n: number) => T)(length);
 }
 
-/** Element ranges [start, end) of `count` elements split into `parts` near-equal blocks. */
-export function blocks(count: number, parts: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
+/** Block boundaries of `count` elements in `parts` near-equal blocks, as offsets (parts + 1 entries). */
+export function blockOffsets(count: number, parts: number): number[] {
   const base = Math.floor(count / parts);
   const extra = count % parts;
-  let start = 0;
-  for (let i = 0; i < parts; i++) {
-    const end = start + base + (i < extra ? 1 : 0);
-    out.push([start, end]);
-    start = end;
-  }
-  return out;
+  const offsets = [0];
+  for (let i = 0; i < parts; i++) offsets.push((offsets[i] as number) + base + (i < extra ? 1 : 0));
+  return offsets;
+}
+
+/** The same blocks as [start, end) ranges. */
+export function blocks(count: number, parts: number): Array<[number, number]> {
+  const offsets = blockOffsets(count, parts);
+  return Array.from({ length: parts }, (_, i) => [offsets[i] as number, offsets[i + 1] as number]);
 }
 
 /**

@@ -8,26 +8,10 @@
 import type { TypedArray } from '../datatype.js';
 import type { CollectiveChannel } from './channel.js';
 import type { Reducer } from './reducer.js';
+import { halvingReduceScatter } from './recursive-halving.js';
 
 /** Reduces `buf` (consumed) across ranks; returns this rank's block. `offsets` has size + 1 entries. */
 export async function reduceScatterRecursiveHalving(ch: CollectiveChannel, buf: TypedArray, offsets: readonly number[], reduce: Reducer): Promise<TypedArray> {
-  const { rank, size } = ch;
-  let lo = 0;
-  let hi = size;
-  for (let mask = size >> 1; mask > 0; mask >>= 1) {
-    const partner = rank ^ mask;
-    const mid = (lo + hi) >> 1;
-    const keepLow = rank < partner;
-    const [keepLo, keepHi] = keepLow ? [lo, mid] : [mid, hi];
-    const [sendLo, sendHi] = keepLow ? [mid, hi] : [lo, mid];
-    const ks = offsets[keepLo]!;
-    const ke = offsets[keepHi]!;
-    const [, theirs] = await Promise.all([ch.sendValue(partner, buf.subarray(offsets[sendLo]!, offsets[sendHi]!)), ch.recvTyped(partner, buf, ke - ks)]);
-    const mine = buf.subarray(ks, ke);
-    if (partner < rank) reduce.into(mine, theirs, mine);
-    else reduce.into(mine, mine, theirs);
-    lo = keepLo;
-    hi = keepHi;
-  }
-  return buf.subarray(offsets[rank]!, offsets[rank + 1]!);
+  await halvingReduceScatter(ch, buf, reduce, { pof2: ch.size, newrank: ch.rank, toRank: (r) => r }, offsets);
+  return buf.subarray(offsets[ch.rank] as number, offsets[ch.rank + 1] as number);
 }
