@@ -169,6 +169,8 @@ export class GrpcTransport implements Transport {
   readonly #out = new Map<number, OutLink>();
   readonly #dialled = new Map<number, { client: grpc.Client; call: ClientCall }>();
   readonly #serverCalls = new Set<ServerCall>();
+  /** Peers that attached before the address table arrived: to be dialled back once it does. */
+  readonly #awaitingTable: number[] = [];
   readonly #failed = new Set<number>();
   #closing = false;
 
@@ -221,9 +223,13 @@ export class GrpcTransport implements Transport {
     this.#injector?.injectConnection(socket);
   }
 
-  /** Installs the job's address table (indexed by rank). */
+  /**
+   * Installs the job's address table (indexed by rank). A faster rank may
+   * dial this one before the table arrives here; dialling it back waits until now.
+   */
   setPeers(peers: readonly Endpoint[]): void {
     this.#peers = peers;
+    for (const peer of this.#awaitingTable.splice(0)) this.#dial(peer);
   }
 
   setHandler(handler: TransportHandler): void {
@@ -304,6 +310,10 @@ export class GrpcTransport implements Transport {
 
   #dial(peer: number): void {
     if (this.#dialled.has(peer) || this.#closing) return;
+    if (this.#peers.length === 0) {
+      this.#awaitingTable.push(peer);
+      return;
+    }
     const endpoint = this.#peers[peer];
     if (endpoint === undefined) {
       this.#lost(peer, 'no address known for it');
