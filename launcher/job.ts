@@ -52,7 +52,7 @@ const PRELOAD = new URL('../src/preload.js', import.meta.url).href;
  * first (it overlaps key generation with the program's loading, and keeps
  * tsmpi's modules out of the TypeScript loader's hooks), then tsx for TypeScript.
  */
-export function commandFor(program: string, args: string[]): { command: string; args: string[] } {
+function commandFor(program: string, args: string[]): { command: string; args: string[] } {
   const ext = path.extname(program);
   const node = ['--tls-min-v1.3', '--import', PRELOAD];
   if (TS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, '--import', import.meta.resolve('tsx'), program, ...args] };

@@ -64,6 +64,16 @@ template <typename T> ALWAYS_INLINE T canonical(T r) {
 
 template <typename T, int OP> ALWAYS_INLINE T arith(T a, T b);
 
+// The ops whose expression is the same on a scalar and on a GCC vector (the
+// vector body and the scalar tail share it, so they cannot drift apart).
+template <int OP, typename X> ALWAYS_INLINE X lanewise(X a, X b) {
+  if constexpr (OP == MIN) return a < b ? a : b;
+  else if constexpr (OP == MAX) return a > b ? a : b;
+  else if constexpr (OP == BAND) return a & b;
+  else if constexpr (OP == BOR) return a | b;
+  else return a ^ b;
+}
+
 template <typename T, int OP> ALWAYS_INLINE T scalar(T a, T b) {
   if constexpr (OP == SUM || OP == PROD || OP == MIN || OP == MAX) return canonical<T>(arith<T, OP>(a, b));
   else return arith<T, OP>(a, b);
@@ -77,22 +87,14 @@ template <typename T, int OP> ALWAYS_INLINE T arith(T a, T b) {
     if constexpr (kFloat<T>) return a * b;
     else if constexpr (sizeof(T) < sizeof(int)) return static_cast<T>(static_cast<unsigned>(a) * static_cast<unsigned>(b));
     else return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
-  } else if constexpr (OP == MIN) {
-    return a < b ? a : b;
-  } else if constexpr (OP == MAX) {
-    return a > b ? a : b;
   } else if constexpr (OP == LAND) {
     return static_cast<T>(truthy(a) && truthy(b) ? 1 : 0);
   } else if constexpr (OP == LOR) {
     return static_cast<T>(truthy(a) || truthy(b) ? 1 : 0);
   } else if constexpr (OP == LXOR) {
     return static_cast<T>(truthy(a) != truthy(b) ? 1 : 0);
-  } else if constexpr (OP == BAND) {
-    return a & b;
-  } else if constexpr (OP == BOR) {
-    return a | b;
   } else {
-    return a ^ b;
+    return lanewise<OP>(a, b);  // MIN, MAX, BAND, BOR, BXOR
   }
 }
 
@@ -106,7 +108,6 @@ template <typename T, int OP, int VB> struct Vec {
   typedef T V __attribute__((vector_size(VB)));
   typedef typename Unsigned<T>::type UT;
   typedef UT UV __attribute__((vector_size(VB)));
-  static constexpr bool kSupported = true;
 
   static ALWAYS_INLINE V apply(V a, V b) {
     if constexpr (kFloat<T> && (OP == SUM || OP == PROD || OP == MIN || OP == MAX)) {
@@ -123,10 +124,6 @@ template <typename T, int OP, int VB> struct Vec {
       if constexpr (kFloat<T>) return a + b; else return (V)((UV)a + (UV)b);
     } else if constexpr (OP == PROD) {
       if constexpr (kFloat<T>) return a * b; else return (V)((UV)a * (UV)b);
-    } else if constexpr (OP == MIN) {
-      return a < b ? a : b;
-    } else if constexpr (OP == MAX) {
-      return a > b ? a : b;
     } else if constexpr (OP == LAND || OP == LOR || OP == LXOR) {
       auto ta = vtruthy<V, decltype(a == b)>(a);
       auto tb = vtruthy<V, decltype(a == b)>(b);
@@ -135,12 +132,8 @@ template <typename T, int OP, int VB> struct Vec {
       else if constexpr (OP == LOR) m = ta | tb;
       else m = ta ^ tb;
       return __builtin_convertvector(m & 1, V);
-    } else if constexpr (OP == BAND) {
-      return a & b;
-    } else if constexpr (OP == BOR) {
-      return a | b;
     } else {
-      return a ^ b;
+      return lanewise<OP>(a, b);  // MIN, MAX, BAND, BOR, BXOR
     }
   }
 };

@@ -4,9 +4,10 @@
  * Source: Hensgen, Finkel & Manber, "Two algorithms for barrier
  * synchronization" (1988); Thakur, Rabenseifner & Gropp (2005) §3.
  */
-import { encode, type CollectiveChannel } from './channel.js';
+import { encodePayload } from '../p2p/payload.js';
+import type { CollectiveChannel } from './channel.js';
 
-const EMPTY = encode(new Uint8Array(0));
+const EMPTY = encodePayload(new Uint8Array(0));
 
 export async function barrierDissemination(ch: CollectiveChannel): Promise<void> {
   const { rank, size } = ch;

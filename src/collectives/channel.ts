@@ -95,9 +95,6 @@ export class CollectiveChannel {
   }
 }
 
-/** Encodes a user value (TypedArrays without a copy). */
-export const encode = encodePayload;
-
 /** Decodes a received payload (whose bytes the receiver owns). */
 export function decode(payload: EncodedPayload): unknown {
   return decodePayload(payload.kind, payload.datatype, payload.count, payload.bytes);

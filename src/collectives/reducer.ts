@@ -16,6 +16,7 @@ export interface Reducer {
   into(target: TypedArray, lower: TypedArray, higher: TypedArray): void;
 }
 
+/** The reducer of `op` (and, for Uint16Array data, half type `half`); kernels run native when the addon is loaded. */
 export function reducer(op: Op, half: HalfType | undefined): Reducer {
   return {
     op,

@@ -6,7 +6,7 @@
  */
 import { Datatype } from '../datatype.js';
 import { MpiError } from '../errors.js';
-import { OP_CODES } from '../reduce/ops.js';
+import { BFLOAT16, FLOAT16, OP_CODES } from '../reduce/ops.js';
 import type { CollSignature } from '../transport/transport.js';
 
 /** Collective kinds, as carried on the wire. */
@@ -29,15 +29,12 @@ export const CollKind = {
   split: 16,
   dup: 17,
 } as const;
-export type CollKindName = keyof typeof CollKind;
 
-/** Datatype codes beyond the payload ones: an object (serialized) form, half types. */
+/** Datatype code of a collective's object (serialized) form; the half types' codes live in reduce/ops.ts. */
 export const OBJECT_FORM = 200;
-export { FLOAT16, BFLOAT16 } from '../reduce/ops.js';
 
+/** What a rank believes the current collective call is (the wire form of `CollSignature`). */
 export type Signature = CollSignature;
-
-import { BFLOAT16, FLOAT16 } from '../reduce/ops.js';
 
 const kindName = (k: number): string => Object.entries(CollKind).find(([, v]) => v === k)?.[0] ?? `collective ${k}`;
 const datatypeName = (d: number): string =>

@@ -40,7 +40,7 @@ export async function generateRsaKeyPair(): Promise<KeyPair> {
 }
 
 /** A fresh random job id (URL-safe, 16 characters). */
-export function newJobId(): string {
+function newJobId(): string {
   return randomBytes(12).toString('base64url');
 }
 

@@ -32,7 +32,7 @@ import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
 import type { Envelope, Transport, TransportHandler } from './transport.js';
-import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, rankServiceDefinition, type WireEnvelope } from './wire.js';
+import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, type WireEnvelope } from './wire.js';
 
 /** Where a rank listens. */
 export interface Endpoint {
@@ -328,8 +328,7 @@ export class GrpcTransport implements Transport {
       return reason;
     });
     const client = new grpc.Client(endpoint.address, credentials, channelOptions());
-    const identityFn = (b: Buffer): Buffer => b;
-    const call = client.makeBidiStreamRequest(ATTACH_PATH, identityFn, identityFn) as ClientCall;
+    const call = client.makeBidiStreamRequest(ATTACH_PATH, passThrough, passThrough) as ClientCall;
     this.#dialled.set(peer, { client, call });
     const parser = new InboundParser();
     call.on('data', (data: Buffer) => {

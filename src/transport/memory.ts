@@ -60,6 +60,7 @@ export class MemoryJob {
     return t;
   }
 
+  /** @internal The FIFO of deliveries from `from` to `to`, drained in a later macrotask. */
   queueFor(from: number, to: number): { push(deliver: () => void): void } {
     const key = `${from}>${to}`;
     return {

@@ -123,7 +123,8 @@ export function decodeHello(bytes: Uint8Array): Hello | undefined {
 /** gRPC method path of the data plane stream. */
 export const ATTACH_PATH = '/tsmpi.v1.Rank/Attach';
 
-const identity = (b: Buffer): Buffer => b;
+/** The pass-through codec: payload bytes are neither copied nor re-encoded. */
+export const passThrough = (b: Buffer): Buffer => b;
 
 /**
  * The Rank service with the pass-through codec: requests are protobuf
@@ -134,9 +135,9 @@ export const rankServiceDefinition: grpc.ServiceDefinition = {
     path: ATTACH_PATH,
     requestStream: true,
     responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
+    requestSerialize: passThrough,
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
   },
 };

@@ -11,33 +11,25 @@ describe.each([1, 2, 3, 4, 5, 6])('a %i-rank job', (n) => {
     expect(ranks.sort()).toEqual(Array.from({ length: n }, (_, i) => `${i} of ${n}`).sort());
   });
 
-  it('honours MPI point-to-point semantics', async () => {
-    const r = await tsmpirun(['-n', String(n), 'test/programs/p2p.ts']);
+  it.each([
+    ['honours MPI point-to-point semantics', 'test/programs/p2p.ts', ['tag selectivity', 'ANY_SOURCE with status', 'non-overtaking 1000', 'self-send', 'every payload type', 'large message', 'probe']],
+    [
+      'computes every collective like the serial reference',
+      'test/programs/collectives.ts',
+      [
+        'barrier',
+        'bcast, scatter, gather for every root',
+        'allreduce and reduce, every op and algorithm',
+        'user ops, scan, exscan',
+        'reduceScatter, alltoall, alltoallv',
+        'split, dup, free',
+      ],
+    ],
+  ])('%s', async (_, program, checks) => {
+    const r = await tsmpirun(['-n', String(n), program]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(linesWith(r.stdout, 'ok ')).toEqual([
-      'tag selectivity',
-      'ANY_SOURCE with status',
-      'non-overtaking 1000',
-      'self-send',
-      'every payload type',
-      'large message',
-      'probe',
-    ]);
-  });
-
-  it('computes every collective like the serial reference', async () => {
-    const r = await tsmpirun(['-n', String(n), 'test/programs/collectives.ts']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(linesWith(r.stdout, 'ok ')).toEqual([
-      'barrier',
-      'bcast, scatter, gather for every root',
-      'allreduce and reduce, every op and algorithm',
-      'user ops, scan, exscan',
-      'reduceScatter, alltoall, alltoallv',
-      'split, dup, free',
-    ]);
+    expect(linesWith(r.stdout, 'ok ')).toEqual(checks);
   });
 });
 
