@@ -31,7 +31,7 @@ export function iterations(bytes: number, quick: boolean): { warmup: number; tim
   if (bytes >= 16 * MiB) return { warmup: 1, timed: 5 };
   if (bytes >= MiB) return { warmup: 5, timed: 30 };
   if (bytes >= 64 * KiB) return { warmup: 20, timed: 200 };
-  return { warmup: 200, timed: 2000 };
+  return { warmup: 1000, timed: 5000 }; // a long warm-up, as OSU (1000 skipped): the first size must not pay for JIT and connection set-up
 }
 
 export function median(xs: readonly number[]): number {

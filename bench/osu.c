@@ -19,7 +19,7 @@ static void iterations(long bytes, int *warmup, int *timed) {
   if (bytes >= 16 * MiB) { *warmup = 1; *timed = 5; return; }
   if (bytes >= MiB) { *warmup = 5; *timed = 30; return; }
   if (bytes >= 64 * KiB) { *warmup = 20; *timed = 200; return; }
-  *warmup = 200; *timed = 2000;
+  *warmup = 1000; *timed = 5000;
 }
 
 static int window(long bytes) {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
-import { createCsr, generateRsaKeyPair, JobCa } from '../src/security/pki.js';
+import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
 
 interface Material {
@@ -125,8 +125,8 @@ async function readStdin(): Promise<string> {
 }
 
 async function material(ca: JobCa, rank: number): Promise<Material> {
-  const keys = await generateRsaKeyPair();
-  return { ca: ca.certPem, cert: ca.issue(createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank }), key: keys.privateKeyPem };
+  const keys = await generateKeyPair();
+  return { ca: ca.certPem, cert: await ca.issue(await createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank }), key: keys.privateKeyPem };
 }
 
 if (process.argv[2] === '--serve') {

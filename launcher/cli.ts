@@ -59,6 +59,11 @@ async function main(): Promise<number> {
     .option('timeout', { type: 'number', describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})` })
     .option('oversubscribe', { type: 'boolean', default: false, describe: 'accepted for mpirun compatibility: more ranks than cores is always allowed' })
     .option('bind-host', { type: 'string', default: '127.0.0.1', describe: 'interface the ranks listen on', hidden: true })
+    .option('bundle', {
+      type: 'boolean',
+      default: true,
+      describe: 'compile a TypeScript program once, in the launcher, with esbuild; --no-bundle runs it under tsx in every rank',
+    })
     .option('info', { type: 'boolean', default: false, describe: 'print the runtime configuration and exit' })
     .version(pkg.version)
     .alias('h', 'help')
@@ -105,6 +110,7 @@ async function main(): Promise<number> {
     tagOutput: argv['tag-output'],
     timeoutSec: argv.timeout,
     bindHost: argv['bind-host'],
+    bundle: argv.bundle,
   });
 }
 

@@ -9,7 +9,7 @@
  *   Ranks report aborts, refused connections and finalize on it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { BootstrapTokens, createCsr, generateRsaKeyPair, JobCa, parseIdentity, type KeyPair } from '../src/security/pki.js';
+import { BootstrapTokens, createCsr, generateKeyPair, JobCa, parseIdentity, type KeyPair } from '../src/security/pki.js';
 import { enrollmentServerCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
 import { services } from '../src/transport/wire.js';
 
@@ -60,15 +60,15 @@ export class Coordinator {
   }
 
   /** Starts both servers on `host` (ports chosen by the OS). `keys` may be made in advance. */
-  async start(host: string, keyPair: Promise<KeyPair> = generateRsaKeyPair()): Promise<void> {
+  async start(host: string, keyPair: Promise<KeyPair> = generateKeyPair()): Promise<void> {
     const keys = await keyPair;
-    const certPem = this.ca.issue(createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
+    const certPem = await this.ca.issue(await createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
     const tls: TlsMaterial = { caPem: this.ca.certPem, certPem, keyPem: keys.privateKeyPem };
     const service = services.tsmpi.v1.Coordinator.service;
 
     const enrollServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
     enrollServer.addService({ Enroll: service.Enroll } as grpc.ServiceDefinition, {
-      Enroll: (call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrPem: string }, object>, callback: grpc.sendUnaryData<object>) =>
+      Enroll: (call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrDer: Buffer }, object>, callback: grpc.sendUnaryData<object>) =>
         this.#enroll(call, callback),
     });
     const sessionServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
@@ -83,20 +83,19 @@ export class Coordinator {
   }
 
   #enroll(
-    call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrPem: string }, object>,
+    call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrDer: Buffer }, object>,
     callback: grpc.sendUnaryData<object>,
   ): void {
-    const { rank, token, csrPem } = call.request;
+    const { rank, token, csrDer } = call.request;
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.size || !this.tokens.redeem(rank, token)) {
       this.#events.security(undefined, call.getPeer(), `enrollment as rank ${rank} with an invalid or spent token`);
       callback({ code: grpc.status.PERMISSION_DENIED, details: 'invalid or spent bootstrap token' });
       return;
     }
-    try {
-      callback(null, { certPem: this.ca.issue(csrPem, { jobId: this.ca.jobId, role: 'rank', rank }) });
-    } catch (error) {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: `bad CSR: ${(error as Error).message}` });
-    }
+    this.ca.issue(csrDer, { jobId: this.ca.jobId, role: 'rank', rank }).then(
+      (certPem) => callback(null, { certPem }),
+      (error: unknown) => callback({ code: grpc.status.INVALID_ARGUMENT, details: `bad CSR: ${(error as Error).message}` }),
+    );
   }
 
   #session(call: SessionCall): void {
@@ -119,6 +118,8 @@ export class Coordinator {
         this.#events.security(rank, event.security.peer, event.security.reason);
       } else if (event.finalize) {
         this.finalized.add(rank);
+        // The finalize fence (MPI_Finalize is collective): released once every rank is in it.
+        if (this.finalized.size === this.size) for (const session of this.#sessions.values()) session.write({ allFinalized: {} });
       }
     });
     call.on('end', () => call.end());

@@ -14,8 +14,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { generateRsaKeyPair, JobCa } from '../src/security/pki.js';
+import { generateKeyPair, JobCa } from '../src/security/pki.js';
 import type { Bootstrap, FatalReport } from '../src/runtime.js';
+import { compileProgram, type CompiledProgram } from './compile.js';
 import { Coordinator } from './coordinator.js';
 import { forwardLines } from './output.js';
 
@@ -36,6 +37,8 @@ export interface JobPlan {
   bindHost: string;
   /** Milliseconds survivors get to exit on their own after a failure before SIGTERM. */
   graceMs?: number;
+  /** Compile a TypeScript program once in the launcher (default) rather than in every rank with tsx. */
+  bundle?: boolean;
 }
 
 /** Exit status of `tsmpirun` when `--timeout` expires. */
@@ -50,11 +53,14 @@ const PRELOAD = new URL('../src/preload.js', import.meta.url).href;
 /**
  * The command line that starts `program`. Node programs get tsmpi's preload
  * first (it overlaps key generation with the program's loading, and keeps
- * tsmpi's modules out of the TypeScript loader's hooks), then tsx for TypeScript.
+ * tsmpi's modules out of a TypeScript loader's hooks). A TypeScript program
+ * runs as the bundle compiled for the job (launcher/compile.ts) or, without
+ * one, under tsx.
  */
-function commandFor(program: string, args: string[]): { command: string; args: string[] } {
+function commandFor(program: string, args: string[], compiled: CompiledProgram | undefined): { command: string; args: string[] } {
   const ext = path.extname(program);
   const node = ['--tls-min-v1.3', '--import', PRELOAD];
+  if (compiled !== undefined) return { command: process.execPath, args: [...node, '--enable-source-maps', compiled.file, ...args] };
   if (TS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, '--import', import.meta.resolve('tsx'), program, ...args] };
   if (JS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, program, ...args] };
   return { command: program, args };
@@ -74,10 +80,21 @@ function say(line: string): void {
 /** Runs the job; resolves to the launcher's exit status. */
 export async function runJob(plan: JobPlan): Promise<number> {
   const graceMs = plan.graceMs ?? 1500;
-  const { command, args } = commandFor(plan.program, plan.args);
-  // The CA and the coordinator's key pair are made while the ranks start.
+  // The CA and the coordinator's key pair are made while the program compiles and the ranks start.
   const caPromise = JobCa.create();
-  const coordinatorKeys = generateRsaKeyPair();
+  const coordinatorKeys = generateKeyPair();
+  let compiled: CompiledProgram | undefined;
+  if ((plan.bundle ?? true) && TS_EXTENSIONS.has(path.extname(plan.program))) {
+    try {
+      compiled = await compileProgram(plan.program);
+    } catch (error) {
+      caPromise.catch(() => undefined);
+      coordinatorKeys.catch(() => undefined);
+      say(`cannot compile ${plan.program}: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
+  const { command, args } = commandFor(plan.program, plan.args, compiled);
   coordinatorKeys.catch(() => undefined);
   const ranks: RankProcess[] = [];
   const outputs: Promise<void>[] = [];
@@ -233,5 +250,6 @@ export async function runJob(plan: JobPlan): Promise<number> {
   process.stderr.off('error', onOutputError);
   process.stdin.unpipe();
   coordinator?.close();
+  await compiled?.dispose();
   return exitCode ?? 0;
 }

@@ -15,10 +15,10 @@ import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { Communicator } from './comm.js';
 import { config } from './config.js';
-import { BootstrapError, FinalizedError, NotInitializedError } from './errors.js';
+import { BootstrapError, FinalizedError, NotInitializedError, PeerFailedError } from './errors.js';
 import { debug, setLogRank, warn } from './log.js';
 import { Engine } from './p2p/engine.js';
-import { createCsr, generateRsaKeyPair, type KeyPair } from './security/pki.js';
+import { createCsr, generateKeyPair, type KeyPair } from './security/pki.js';
 import { channelCredentials, type TlsMaterial } from './security/tls.js';
 import { GrpcTransport, type Endpoint } from './transport/grpc.js';
 import { MemoryJob } from './transport/memory.js';
@@ -51,6 +51,7 @@ export interface FatalReport {
 interface JobEventMessage {
   table?: { endpoints: Array<{ rank: number; address: string; host: string }> };
   peerFailed?: { rank: number; host: string; reason: string };
+  allFinalized?: object;
 }
 
 type SessionCall = grpc.ClientDuplexStream<object, JobEventMessage>;
@@ -59,6 +60,7 @@ interface State {
   world: Communicator;
   transport: Transport;
   session?: SessionCall;
+  fence?: FinalizeFence;
   clients: grpc.Client[];
   lifeline?: net.Socket;
 }
@@ -117,7 +119,7 @@ export function prepare(): Prepared | undefined {
   const lifeline = new net.Socket({ fd, readable: true, writable: true });
   // Unreferenced: a program that never calls init() must still exit. init() references it while it waits.
   lifeline.unref();
-  const keyPair = generateRsaKeyPair();
+  const keyPair = generateKeyPair();
   const bootstrap = readBootstrap(lifeline);
   keyPair.catch(() => undefined);
   bootstrap.catch(() => undefined);
@@ -152,7 +154,7 @@ async function start(): Promise<Communicator> {
     channelCredentials({ caPem: bootstrap.caPem }, expectCoordinator(bootstrap.jobId)),
     COORDINATOR_CHANNEL_OPTIONS,
   );
-  const certPem = await enroll(enrollClient, bootstrap, createCsr(keys, `rank ${bootstrap.rank}`)).finally(() => enrollClient.close());
+  const certPem = await enroll(enrollClient, bootstrap, await createCsr(keys, `rank ${bootstrap.rank}`)).finally(() => enrollClient.close());
   const tls: TlsMaterial = { caPem: bootstrap.caPem, certPem, keyPem: keys.privateKeyPem };
 
   const session: { call?: SessionCall } = {};
@@ -178,10 +180,11 @@ async function start(): Promise<Communicator> {
     sessionDeserialize,
   ) as SessionCall;
   session.call = sessionCall;
-  const table = await joinSession(sessionCall, transport);
+  const fence = new FinalizeFence();
+  const table = await joinSession(sessionCall, transport, fence);
   transport.setPeers(table);
   const world = new Communicator(new Engine(transport), 0, () => finalized);
-  state = { world, transport, session: sessionCall, clients: [sessionClient], lifeline };
+  state = { world, transport, session: sessionCall, fence, clients: [sessionClient], lifeline };
   debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} ready at ${transport.address}`);
   return world;
 }
@@ -249,13 +252,13 @@ function parseBootstrap(line: string): Bootstrap {
   return b as Bootstrap;
 }
 
-function enroll(client: grpc.Client, bootstrap: Bootstrap, csrPem: string): Promise<string> {
+function enroll(client: grpc.Client, bootstrap: Bootstrap, csrDer: Uint8Array): Promise<string> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       '/tsmpi.v1.Coordinator/Enroll',
       enrollMethod.requestSerialize,
       enrollMethod.responseDeserialize,
-      { rank: bootstrap.rank, token: Buffer.from(bootstrap.token, 'base64'), csrPem },
+      { rank: bootstrap.rank, token: Buffer.from(bootstrap.token, 'base64'), csrDer },
       { deadline: Date.now() + config.initTimeoutMs },
       (error, reply) => {
         if (error || !reply?.certPem) {
@@ -266,7 +269,26 @@ function enroll(client: grpc.Client, bootstrap: Bootstrap, csrPem: string): Prom
   });
 }
 
-function joinSession(call: SessionCall, transport: GrpcTransport): Promise<Endpoint[]> {
+/**
+ * The finalize fence: released by the coordinator once every rank has called
+ * finalize(), failed when a rank dies first. (A fence through the coordinator,
+ * as PMIx does, rather than a barrier between ranks: a job whose ranks never
+ * talked to each other opens no connection just to end.)
+ */
+class FinalizeFence {
+  release!: () => void;
+  fail!: (error: Error) => void;
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.release = resolve;
+    this.fail = reject;
+  });
+
+  constructor() {
+    this.done.catch(() => undefined);
+  }
+}
+
+function joinSession(call: SessionCall, transport: GrpcTransport, fence: FinalizeFence): Promise<Endpoint[]> {
   return new Promise((resolve, reject) => {
     let joined = false;
     const timer = setTimeout(
@@ -280,6 +302,9 @@ function joinSession(call: SessionCall, transport: GrpcTransport): Promise<Endpo
         resolve(event.table.endpoints.map((e) => ({ address: e.address, host: e.host })));
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
+        fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
+      } else if (event.allFinalized) {
+        fence.release();
       }
     });
     call.on('error', (error: grpc.ServiceError) => {
@@ -316,9 +341,13 @@ export async function finalize(): Promise<void> {
   if (finalized) return;
   if (state === undefined) throw new NotInitializedError('finalize');
   const s = state;
-  await s.world.barrier();
+  if (s.session !== undefined && s.fence !== undefined) {
+    s.session.write({ finalize: {} });
+    await s.fence.done;
+  } else {
+    await s.world.barrier();
+  }
   finalized = true;
-  s.session?.write({ finalize: {} });
   await s.transport.close();
   s.session?.end();
   for (const client of s.clients) client.close();

@@ -1,4 +1,7 @@
 // tsmpirun's own behaviour: exit status, failure reports, timeouts, signals, output, environment.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesWith, tsmpirun } from '../helpers/tsmpirun.js';
 
@@ -122,6 +125,34 @@ describe('tsmpirun', () => {
     const r = await tsmpirun(['-n', '2', '--timeout', '30', 'sh', '-c', 'exit 0']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
+  });
+
+  for (const bundle of [true, false]) {
+    it(`runs a TypeScript program ${bundle ? 'compiled once by the launcher' : 'under tsx (--no-bundle)'} as itself: import.meta.url, argv[1] and stack frames name the .ts file`, async () => {
+      const program = path.resolve('test/programs/where.ts');
+      const r = await tsmpirun(['-n', '2', ...(bundle ? [] : ['--no-bundle']), program]);
+      expect(r.code).toBe(0);
+      const lines = linesWith(r.stdout, 'rank ');
+      expect(lines).toHaveLength(2);
+      for (const line of lines) {
+        expect(line).toContain(`url ${program} argv1 ${program} frame`);
+        expect(line).toMatch(/where\.ts:6:\d+/); // line 6 of the TypeScript source
+      }
+    });
+  }
+
+  it('reports a TypeScript program that does not compile, with file and line, and starts no rank', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tsmpi-test-'));
+    const program = path.join(dir, 'broken.ts');
+    await writeFile(program, "const x: number = ;\n");
+    try {
+      const r = await tsmpirun(['-n', '2', program]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/tsmpirun: cannot compile .*broken\.ts: [\s\S]*broken\.ts:1/);
+      expect(r.stderr).not.toMatch(/rank \d/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad options with a clear message', async () => {
