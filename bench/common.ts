@@ -1,9 +1,9 @@
 // Shared definitions of the OSU-style suite: sizes, iteration counts, result rows.
-// The tsmpi, raw-TLS and Open MPI (osu.c) benchmarks follow the same method.
+// The tsmpi, raw-TLS, grpc-js and Open MPI (osu.c) benchmarks follow the same method.
 
 /** One measurement: latency tests give microseconds, bandwidth tests MB/s (10^6 bytes/s). */
 export interface Row {
-  stack: 'tsmpi' | 'raw-tls' | 'openmpi';
+  stack: 'tsmpi' | 'raw-tls' | 'grpc-js' | 'openmpi';
   test: string;
   np: number;
   bytes: number;

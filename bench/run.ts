@@ -1,5 +1,5 @@
-// The OSU-style suite: tsmpi against raw node:tls mutual TLS 1.3 and, when
-// installed, Open MPI over TCP on loopback, in one run.
+// The OSU-style suite: tsmpi against raw node:tls mutual TLS 1.3, plain
+// grpc-js and, when installed, Open MPI over TCP on loopback, in one run.
 //   npm run bench               full suite (minutes); writes bench/results.json and bench/chart.svg
 //   npm run bench -- --quick    smoke test: small sizes, few iterations (CI)
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,7 @@ function run(label: string, command: string, args: string[], limitMs = 1_200_000
 const flag = quick ? ['--quick'] : [];
 const rows: Row[] = [];
 rows.push(...run('raw node:tls mTLS 1.3', process.execPath, ['--import', 'tsx', path.join(HERE, 'raw-tls.ts'), ...flag]));
+rows.push(...run('plain grpc-js stream', process.execPath, ['--import', 'tsx', path.join(HERE, 'grpc-baseline.ts'), ...flag]));
 rows.push(...run('tsmpi p2p (np 2)', process.execPath, [CLI, '-n', '2', path.join(HERE, 'osu.ts'), 'p2p', ...flag]));
 for (const np of [2, 4]) rows.push(...run(`tsmpi collectives (np ${np})`, process.execPath, [CLI, '-n', String(np), path.join(HERE, 'osu.ts'), 'collectives', ...flag]));
 
@@ -87,9 +88,9 @@ const lines = [...by.values()]
     const v = by.get(key(r)) ?? {};
     const fmt = (x: Row | undefined): string => (x ? (x.value >= 100 ? x.value.toFixed(0) : x.value.toFixed(1)) : '–');
     const ratio = (b: Row | undefined): string => (v.tsmpi && b ? (v.tsmpi.value / b.value).toFixed(2) : '–');
-    return [r.test, String(r.np), formatBytes(r.bytes), r.unit, fmt(v.tsmpi), fmt(v['raw-tls']), fmt(v.openmpi), ratio(v['raw-tls']), ratio(v.openmpi)];
+    return [r.test, String(r.np), formatBytes(r.bytes), r.unit, fmt(v.tsmpi), fmt(v['raw-tls']), fmt(v['grpc-js']), fmt(v.openmpi), ratio(v['raw-tls']), ratio(v['grpc-js']), ratio(v.openmpi)];
   });
-const head = ['test', 'np', 'size', 'unit', 'tsmpi', 'raw TLS', 'Open MPI', 'tsmpi ÷ raw TLS', 'tsmpi ÷ Open MPI'];
+const head = ['test', 'np', 'size', 'unit', 'tsmpi', 'raw TLS', 'grpc-js', 'Open MPI', 'tsmpi ÷ raw TLS', 'tsmpi ÷ grpc-js', 'tsmpi ÷ Open MPI'];
 const table = new Table({ head, style: { head: [], border: [] } });
 for (const l of lines) table.push(l);
 
@@ -100,8 +101,13 @@ const ratioOf = (test: string, np: number, bytes: number, base: Row['stack']): s
   const b = find(base, test, np, bytes);
   return a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : 'not measured';
 };
+const ratioOfBases = (test: string, bytes: number): string => {
+  const a = find('grpc-js', test, 2, bytes);
+  const b = find('raw-tls', test, 2, bytes);
+  return a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}x` : 'not measured';
+};
 const summary = [
-  `point-to-point bandwidth, 4 MiB messages: ${ratioOf('bw', 2, 4 << 20, 'raw-tls')} raw mTLS (target >= 0.8)`,
+  `point-to-point bandwidth, 4 MiB messages: ${ratioOf('bw', 2, 4 << 20, 'raw-tls')} raw mTLS (target >= 0.8); plain grpc-js carries ${ratioOfBases('bw', 4 << 20)} raw mTLS, tsmpi ${ratioOf('bw', 2, 4 << 20, 'grpc-js')} grpc-js`,
   `8-byte one-way latency: ${ratioOf('latency', 2, 8, 'raw-tls')} raw mTLS (target <= 1.4)`,
   `allreduce float32 16 MiB: ${ratioOf('allreduce', 2, 16 << 20, 'openmpi')} Open MPI's time at np 2 (target <= 3), ${ratioOf('allreduce', 4, 16 << 20, 'openmpi')} at np 4`,
   `tsmpirun -n 4 examples/hello.ts: ${median(startups).toFixed(2)} s wall, median of ${startups.length} (target <= 1.0)`,

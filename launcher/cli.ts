@@ -4,6 +4,7 @@
  *
  *   tsmpirun -n 4 [options] program [args...]
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -79,6 +80,10 @@ async function main(): Promise<number> {
   const [program, ...rest] = argv._.map(String);
   if (program === undefined) {
     process.stderr.write('tsmpirun: no program given (try --help)\n');
+    return 2;
+  }
+  if (/\.[cm]?[jt]sx?$/.test(program) && !existsSync(program)) {
+    process.stderr.write(`tsmpirun: cannot find the program ${program}\n`);
     return 2;
   }
   const np = argv.n;

@@ -62,8 +62,8 @@ function describe(value: unknown): string {
 
 /**
  * Decodes received bytes. `bytes` must be exclusively owned by the caller
- * (a fresh allocation per message): when its offset is aligned the result
- * is a view of it, without a copy.
+ * (its own allocation, at any offset): when its offset is aligned for the
+ * datatype the result is a view of it, without a copy.
  */
 export function decodePayload(kind: number, datatype: number, count: number, bytes: Uint8Array): unknown {
   if (kind === PayloadKind.SERIALIZED) return v8.deserialize(bytes);
@@ -76,13 +76,18 @@ export function decodePayload(kind: number, datatype: number, count: number, byt
     case Datatype.ARRAYBUFFER:
       return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? bytes.buffer
-        : bytes.slice().buffer;
+        : copyOf(bytes).buffer;
   }
   const ctor = TYPED_ARRAY_CONSTRUCTORS.get(datatype as Datatype);
   if (ctor === undefined) throw new TransportError(`unknown datatype ${datatype}`);
   if (count * ctor.BYTES_PER_ELEMENT !== bytes.byteLength) {
     throw new TransportError(`payload of ${bytes.byteLength} bytes does not hold ${count} ${ctor.name} elements`);
   }
-  const aligned = bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0 ? bytes : copyOf(bytes);
   return new ctor(aligned.buffer, aligned.byteOffset, count);
+}
+
+/** A copy in a buffer of its own (`Buffer#slice` would be a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
 }

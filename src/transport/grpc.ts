@@ -120,7 +120,8 @@ class OutLink {
 /** Reassembles messages from one peer's stream: Envelope, then its chunks. */
 class InboundParser {
   #expectedSeq = 0;
-  #current: { envelope: WireEnvelope; bytes: Uint8Array; filled: number } | undefined;
+  /** The message being received; `bytes` is allocated by its first chunk (see `push`). */
+  #current: { envelope: WireEnvelope; bytes: Uint8Array | undefined; filled: number } | undefined;
 
   /** Feeds one gRPC message; returns a completed message, if this completed one. Throws on a protocol violation. */
   push(data: Buffer): { envelope: Envelope; payload: Uint8Array } | undefined {
@@ -135,19 +136,24 @@ class InboundParser {
         throw new TransportError(`a ${envelope.payloadBytes}-byte message exceeds TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`);
       }
       if (inline.byteLength > envelope.payloadBytes) throw new TransportError('an inline payload overruns its message');
-      const buffer = Buffer.allocUnsafeSlow(envelope.payloadBytes);
-      const bytes = new Uint8Array(buffer.buffer, 0, envelope.payloadBytes);
-      bytes.set(inline);
-      if (inline.byteLength === envelope.payloadBytes) return { envelope, payload: bytes };
-      this.#current = { envelope, bytes, filled: inline.byteLength };
+      // A whole (small) message: a copy of exactly its bytes, owned by the receiver.
+      if (inline.byteLength === envelope.payloadBytes) return { envelope, payload: Uint8Array.prototype.slice.call(inline) };
+      this.#current = { envelope, bytes: undefined, filled: 0 };
       return undefined;
     }
-    if (current.filled + data.byteLength > current.bytes.byteLength) {
-      throw new TransportError('a chunk overruns its message');
+    const total = current.envelope.payloadBytes;
+    if (current.filled + data.byteLength > total) throw new TransportError('a chunk overruns its message');
+    // A message that is one chunk is that chunk: grpc-js hands over each
+    // message in a buffer of its own (larger than its pool's slabs), so the
+    // payload is adopted without a copy. Otherwise chunks are assembled.
+    if (current.bytes === undefined && data.byteLength === total) {
+      this.#current = undefined;
+      return { envelope: current.envelope, payload: data };
     }
+    current.bytes ??= new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
     current.bytes.set(data, current.filled);
     current.filled += data.byteLength;
-    if (current.filled < current.bytes.byteLength) return undefined;
+    if (current.filled < total) return undefined;
     this.#current = undefined;
     return { envelope: current.envelope, payload: current.bytes };
   }

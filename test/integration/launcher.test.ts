@@ -159,5 +159,8 @@ describe('tsmpirun', () => {
     const r = await tsmpirun(['-n', '0', 'examples/hello.ts']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('-n 0');
+    const missing = await tsmpirun(['-n', '2', 'examples/no-such-program.ts']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('tsmpirun: cannot find the program examples/no-such-program.ts');
   });
 });

@@ -56,6 +56,19 @@ describe('payload encoding', () => {
     expect(decodePayload(p.kind, p.datatype, p.count, misaligned)).toEqual(new Float64Array([7, 8]));
   });
 
+  it('copies misaligned bytes handed over as a Buffer view (as grpc-js does), whose slice() would not copy', () => {
+    const p = encodePayload(new Float64Array([7, 8]));
+    const received = Buffer.alloc(p.bytes.byteLength + 5).subarray(5); // a gRPC message after its 5-byte prefix
+    received.set(p.bytes);
+    expect(decodePayload(p.kind, p.datatype, p.count, received)).toEqual(new Float64Array([7, 8]));
+    const raw = encodePayload(new Uint8Array([1, 2, 3]).buffer);
+    const rawReceived = Buffer.alloc(8).subarray(5);
+    rawReceived.set(raw.bytes);
+    const decoded = decodePayload(raw.kind, raw.datatype, raw.count, rawReceived) as ArrayBuffer;
+    expect(decoded.byteLength).toBe(3);
+    expect([...new Uint8Array(decoded)]).toEqual([1, 2, 3]);
+  });
+
   it('carries zero-length arrays', () => {
     expect(roundTrip(new Int32Array(0))).toEqual(new Int32Array(0));
     expect(roundTrip(new BigInt64Array(0))).toEqual(new BigInt64Array(0));

@@ -1,0 +1,153 @@
+// Baseline (c): plain @grpc/grpc-js between two processes, as the issue that
+// asked for this suite found it works best with public APIs only: one bidi
+// stream, mutual TLS 1.3 with tsmpi's credentials, a pass-through codec,
+// bulk data server -> client in 1 MiB messages with 'drain' backpressure,
+// `grpc-node.flow_control_window` 1 MiB. It is what tsmpi's transport is
+// built on, so `tsmpi ÷ grpc-js` is the cost of tsmpi's own layers.
+//   node --import tsx bench/grpc-baseline.ts [--quick]     (prints JSON rows)
+// Latency: the client sends `bytes`, the server echoes them. Bandwidth: the
+// client asks for a window of `w` messages of `bytes`, the server streams them.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
+import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
+import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+
+const quick = process.argv.includes('--quick');
+const CHUNK = 1 << 20;
+const PATH = '/tsmpi.bench.Baseline/Stream';
+const pass = (b: Buffer): Buffer => b;
+const service: grpc.ServiceDefinition = {
+  stream: { path: PATH, requestStream: true, responseStream: true, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
+};
+
+async function serve(material: TlsMaterial): Promise<void> {
+  const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+  server.addService(service, {
+    stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      const chunk = Buffer.alloc(CHUNK);
+      let tail = Promise.resolve();
+      call.on('data', (request: Buffer) => {
+        tail = tail.then(async () => {
+          // A 9-byte request [0x42, bytes, w] asks for a window; anything else is echoed.
+          if (request.length !== 9 || request[0] !== 0x42) {
+            call.write(request);
+            return;
+          }
+          const bytes = request.readUInt32BE(1);
+          const w = request.readUInt32BE(5);
+          for (let k = 0; k < w; k++) {
+            for (let offset = 0; offset < bytes; offset += CHUNK) {
+              if (!call.write(chunk.subarray(0, Math.min(CHUNK, bytes - offset)))) await once(call, 'drain');
+            }
+          }
+        });
+      });
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', mutualTlsServerCredentials(material), (error, p) => (error ? reject(error) : resolve(p))),
+  );
+  process.stdout.write(`${port}\n`);
+}
+
+/** Collects the server's messages; `take(n)` resolves once `n` more bytes have arrived. */
+class Receiver {
+  #pending = 0;
+  #need = 0;
+  #waiter: (() => void) | undefined;
+  constructor(call: grpc.ClientDuplexStream<Buffer, Buffer>) {
+    call.on('data', (data: Buffer) => {
+      this.#pending += data.length;
+      if (this.#waiter !== undefined && this.#pending >= this.#need) {
+        this.#pending -= this.#need;
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w();
+      }
+    });
+  }
+  take(n: number): Promise<void> {
+    if (this.#pending >= n) {
+      this.#pending -= n;
+      return Promise.resolve();
+    }
+    this.#need = n;
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+}
+
+async function client(material: TlsMaterial, port: number): Promise<Row[]> {
+  const c = new grpc.Client(`127.0.0.1:${port}`, channelCredentials(material, () => undefined), {
+    'grpc.ssl_target_name_override': 'tsmpi',
+    'grpc-node.flow_control_window': CHUNK,
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+  });
+  const call = c.makeBidiStreamRequest(PATH, pass, pass) as grpc.ClientDuplexStream<Buffer, Buffer>;
+  const receiver = new Receiver(call);
+  const rows: Row[] = [];
+  const now = (): number => Number(process.hrtime.bigint()) / 1e3;
+  const sizes = quick ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES };
+  for (const bytes of sizes.latency) {
+    const { warmup, timed } = iterations(bytes, quick);
+    const buf = Buffer.alloc(bytes, 1);
+    const rtts: number[] = [];
+    for (let i = 0; i < warmup + timed; i++) {
+      const t = now();
+      call.write(buf);
+      await receiver.take(bytes);
+      if (i >= warmup) rtts.push(now() - t);
+    }
+    rows.push({ stack: 'grpc-js', test: 'latency', np: 2, bytes, value: median(rtts) / 2, unit: 'us' });
+  }
+  for (const bytes of sizes.bandwidth) {
+    const w = window(bytes);
+    const { warmup, timed } = iterations(bytes * w, quick);
+    const request = Buffer.alloc(9);
+    request[0] = 0x42;
+    request.writeUInt32BE(bytes, 1);
+    request.writeUInt32BE(w, 5);
+    const rates: number[] = [];
+    for (let i = 0; i < warmup + timed; i++) {
+      const t = now();
+      call.write(request);
+      await receiver.take(bytes * w);
+      if (i >= warmup) rates.push((bytes * w) / (now() - t));
+    }
+    rows.push({ stack: 'grpc-js', test: 'bw', np: 2, bytes, value: median(rates), unit: 'MB/s' });
+  }
+  call.on('error', () => undefined);
+  call.cancel();
+  c.close();
+  return rows;
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+async function material(ca: JobCa, rank: number): Promise<TlsMaterial> {
+  const keys = await generateKeyPair();
+  const certPem = await ca.issue(await createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank });
+  return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(JSON.parse(await readStdin()) as TlsMaterial);
+} else {
+  const ca = await JobCa.create();
+  const [serverMaterial, clientMaterial] = await Promise.all([material(ca, 0), material(ca, 1)]);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(quick ? ['--quick'] : [])], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(JSON.stringify(serverMaterial));
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const rows = await client(clientMaterial, Number(line.toString().trim())).finally(() => child.kill());
+  for (const row of rows) console.log(JSON.stringify(row));
+}
