@@ -10,6 +10,12 @@
 export interface Config {
   /** Payload chunk size in bytes for large messages. `TSMPI_CHUNK_BYTES`, default 1 MiB. */
   chunkBytes: number;
+  /**
+   * Largest message sent eagerly, in bytes. `TSMPI_EAGER_BYTES`, default 1 MiB.
+   * Larger messages use the rendezvous protocol: the receiver asks for the
+   * payload once a receive matches, so it never buffers an unexpected one.
+   */
+  eagerBytes: number;
   /** Largest message a rank accepts, in bytes. `TSMPI_MAX_MESSAGE_BYTES`, default 2 GiB. */
   maxMessageBytes: number;
   /** HTTP/2 receive window of a rank's client connections, bytes. `TSMPI_FLOW_CONTROL_WINDOW`, default 1 MiB. */
@@ -36,6 +42,7 @@ function intFromEnv(name: string, fallback: number, min: number): number {
 export function loadConfig(): Config {
   return {
     chunkBytes: intFromEnv('TSMPI_CHUNK_BYTES', 1 << 20, 1024),
+    eagerBytes: intFromEnv('TSMPI_EAGER_BYTES', 1 << 20, 0),
     maxMessageBytes: intFromEnv('TSMPI_MAX_MESSAGE_BYTES', 2 ** 31, 1),
     flowControlWindow: intFromEnv('TSMPI_FLOW_CONTROL_WINDOW', 1 << 20, 65535),
     connectTimeoutMs: intFromEnv('TSMPI_CONNECT_TIMEOUT_MS', 30_000, 1),

@@ -17,7 +17,7 @@
  * matches user or collective messages.
  */
 import { MpiError } from '../errors.js';
-import type { Engine, Incoming } from '../p2p/engine.js';
+import type { Engine, Received } from '../p2p/engine.js';
 import { decodePayload, encodePayload } from '../p2p/payload.js';
 import { CollectiveChannel, type Group, type MismatchCheck } from './channel.js';
 import { CollectiveMismatchError, describeSignature, signatureMismatch, type Signature } from './signature.js';
@@ -97,7 +97,7 @@ export class CollectiveGuard {
     this.#poisonWaiters.clear();
   }
 
-  #onControl(message: Incoming): void {
+  #onControl(message: Received): void {
     const from = this.#localOf(message.source);
     let control: Control;
     try {

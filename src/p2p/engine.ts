@@ -11,7 +11,7 @@
  *   instead of waiting forever; so does every wait on `timeoutMs` or `signal`.
  */
 import { AbortedError, PeerFailedError, TimeoutError } from '../errors.js';
-import type { CollSignature, Envelope, Transport, TransportHandler } from '../transport/transport.js';
+import type { CollSignature, Envelope, Payload, Transport, TransportHandler } from '../transport/transport.js';
 import type { EncodedPayload } from './payload.js';
 
 /** Matches a message from any source (`MPI_ANY_SOURCE`). */
@@ -21,11 +21,23 @@ export const ANY_TAG = -1;
 /** The null process (`MPI_PROC_NULL`): sends to it do nothing, receives from it complete at once. */
 export const PROC_NULL = -2;
 
-/** A received message before decoding. */
+/** A message as it arrived: its payload, or for a rendezvous message only the payload's size. */
 export interface Incoming {
   source: number;
   envelope: Envelope;
+  payload: Payload;
+}
+
+/** A received message before decoding: its payload bytes are here. */
+export interface Received extends Incoming {
   payload: Uint8Array;
+}
+
+/** The message with its payload bytes, fetched from the sender first for a rendezvous message. */
+function complete(message: Incoming): Received | Promise<Received> {
+  const { payload } = message;
+  if (payload instanceof Uint8Array) return { ...message, payload };
+  return payload.fetch().then((bytes) => ({ ...message, payload: bytes }));
 }
 
 /** Cancellation and time limit of one wait. */
@@ -63,7 +75,7 @@ export class Engine implements TransportHandler {
   readonly #probes = new Map<number, Waiter[]>();
   readonly #failed = new Map<number, PeerFailedError>();
   readonly #finished = new Set<number>();
-  readonly #listeners = new Map<number, (message: Incoming) => void>();
+  readonly #listeners = new Map<number, (message: Received) => void>();
 
   constructor(transport: Transport) {
     this.transport = transport;
@@ -75,11 +87,11 @@ export class Engine implements TransportHandler {
   }
 
   /** Transport upcall: a message arrived. */
-  message(source: number, envelope: Envelope, payload: Uint8Array): void {
+  message(source: number, envelope: Envelope, payload: Payload): void {
     const incoming: Incoming = { source, envelope, payload };
     const listener = this.#listeners.get(envelope.context);
     if (listener !== undefined) {
-      listener(incoming);
+      void Promise.resolve(complete(incoming)).then(listener, () => undefined); // control messages are small: eager, at once
       return;
     }
     const posted = this.#posted.get(envelope.context);
@@ -101,7 +113,7 @@ export class Engine implements TransportHandler {
   }
 
   /** Hands every message on `context` to `fn` instead of the queues (control traffic of the runtime). */
-  listen(context: number, fn: (message: Incoming) => void): void {
+  listen(context: number, fn: (message: Received) => void): void {
     this.#listeners.set(context, fn);
   }
 
@@ -172,7 +184,7 @@ export class Engine implements TransportHandler {
   async send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<void> {
     const envelope: Envelope = { context, tag, kind: payload.kind, datatype: payload.datatype, count: payload.count, coll };
     if (dest === this.rank) {
-      const copy = payload.bytes.slice();
+      const copy: Payload = payload.bytes.slice();
       queueMicrotask(() => this.message(dest, envelope, copy));
       return;
     }
@@ -191,9 +203,12 @@ export class Engine implements TransportHandler {
     return message;
   }
 
-  /** Receives the next message `(context, source, tag)` accepts. */
-  recv(context: number, source: number, tag: number, options: WaitOptions = {}): Promise<Incoming> {
-    return this.#wait(this.#posted, context, source, tag, true, 'recv', options);
+  /**
+   * Receives the next message `(context, source, tag)` accepts, with its
+   * payload (fetched from the sender once matched, for a rendezvous message).
+   */
+  recv(context: number, source: number, tag: number, options: WaitOptions = {}): Promise<Received> {
+    return this.#wait(this.#posted, context, source, tag, true, 'recv', options).then(complete);
   }
 
   /** Waits until a message `(context, source, tag)` accepts is queued, without receiving it. */

@@ -31,8 +31,8 @@ import { debug } from '../log.js';
 import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
-import type { Envelope, Transport, TransportHandler } from './transport.js';
-import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, type WireEnvelope } from './wire.js';
+import type { Envelope, RendezvousPayload, Transport, TransportHandler } from './transport.js';
+import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
 
 /** Where a rank listens. */
 export interface Endpoint {
@@ -81,6 +81,9 @@ class OutLink {
   seq = 0;
   /** Serializes whole messages so chunks of two messages never interleave. */
   tail: Promise<void> = Promise.resolve();
+  nextRndvId = 0;
+  /** Rendezvous messages announced (RTS) whose payload the receiver has not yet had. */
+  readonly rendezvous = new Map<number, { envelope: Envelope; payload: Uint8Array; resolve(): void; reject(error: Error): void }>();
   readonly #waiters: Array<{ resolve(call: ServerCall): void; reject(error: Error): void }> = [];
 
   ready(timeoutMs: number, onTimeout: () => Error): Promise<ServerCall> {
@@ -114,6 +117,8 @@ class OutLink {
   fail(error: Error): void {
     this.failure ??= error;
     for (const w of this.#waiters.splice(0)) w.reject(error);
+    for (const pending of this.rendezvous.values()) pending.reject(error);
+    this.rendezvous.clear();
   }
 }
 
@@ -124,7 +129,7 @@ class InboundParser {
   #current: { envelope: WireEnvelope; bytes: Uint8Array | undefined; filled: number } | undefined;
 
   /** Feeds one gRPC message; returns a completed message, if this completed one. Throws on a protocol violation. */
-  push(data: Buffer): { envelope: Envelope; payload: Uint8Array } | undefined {
+  push(data: Buffer): { envelope: WireEnvelope; payload: Uint8Array } | undefined {
     const current = this.#current;
     if (current === undefined) {
       const { envelope, inline } = decodeEnvelope(data);
@@ -135,9 +140,11 @@ class InboundParser {
       if (envelope.payloadBytes > config.maxMessageBytes) {
         throw new TransportError(`a ${envelope.payloadBytes}-byte message exceeds TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`);
       }
-      if (inline.byteLength > envelope.payloadBytes) throw new TransportError('an inline payload overruns its message');
+      // An RTS announces payloadBytes; none follow it.
+      const follows = envelope.rndv === Rendezvous.RTS ? 0 : envelope.payloadBytes;
+      if (inline.byteLength > follows) throw new TransportError('an inline payload overruns its message');
       // A whole (small) message: a copy of exactly its bytes, owned by the receiver.
-      if (inline.byteLength === envelope.payloadBytes) return { envelope, payload: Uint8Array.prototype.slice.call(inline) };
+      if (inline.byteLength === follows) return { envelope, payload: Uint8Array.prototype.slice.call(inline) };
       this.#current = { envelope, bytes: undefined, filled: 0 };
       return undefined;
     }
@@ -177,7 +184,9 @@ export class GrpcTransport implements Transport {
   readonly #serverCalls = new Set<ServerCall>();
   /** Peers that attached before the address table arrived: to be dialled back once it does. */
   readonly #awaitingTable: number[] = [];
-  readonly #failed = new Set<number>();
+  readonly #failures = new Map<number, Error>();
+  /** Rendezvous payloads this rank asked for (CTS sent), by `peer:rndvId`. */
+  readonly #fetches = new Map<string, { byteLength: number; resolve(bytes: Uint8Array): void; reject(error: Error): void }>();
   #closing = false;
 
   private constructor(options: GrpcTransportOptions, server: grpc.Server) {
@@ -338,15 +347,13 @@ export class GrpcTransport implements Transport {
     this.#dialled.set(peer, { client, call });
     const parser = new InboundParser();
     call.on('data', (data: Buffer) => {
-      let message;
       try {
-        message = parser.push(data);
+        const message = parser.push(data);
+        if (message !== undefined) this.#deliver(peer, message.envelope, message.payload);
       } catch (error) {
         this.#lost(peer, `protocol error: ${(error as Error).message}`, error);
         call.cancel();
-        return;
       }
-      if (message !== undefined) this.#handler?.message(peer, message.envelope, message.payload);
     });
     call.on('error', (error: grpc.ServiceError) => {
       const details = error.details ?? '';
@@ -363,23 +370,43 @@ export class GrpcTransport implements Transport {
     });
     // The peer ended the stream that carries its messages to us: all of them have arrived.
     call.on('end', () => {
-      if (!this.#closing && !this.#failed.has(peer)) this.#handler?.peerFinished(peer);
+      if (!this.#closing && !this.#failures.has(peer)) this.#handler?.peerFinished(peer);
     });
     call.write(encodeHello({ jobId: this.#options.jobId, rank: this.rank, destRank: peer }));
     debug('transport', `dialled rank ${peer} at ${endpoint.address}`);
   }
 
+  /** A whole message from `peer`, by rendezvous phase. Throws on a protocol violation. */
+  #deliver(peer: number, envelope: WireEnvelope, payload: Uint8Array): void {
+    const { context, tag, kind, datatype, count, coll } = envelope;
+    const header: Envelope = { context, tag, kind, datatype, count, coll };
+    switch (envelope.rndv) {
+      case Rendezvous.EAGER:
+        return this.#handler?.message(peer, header, payload);
+      case Rendezvous.RTS:
+        return this.#handler?.message(peer, header, this.#deferred(peer, envelope.rndvId, envelope.payloadBytes));
+      case Rendezvous.CTS:
+        return this.#clearToSend(peer, envelope.rndvId);
+      case Rendezvous.DATA:
+        return this.#settleFetch(peer, envelope.rndvId, payload);
+      default:
+        throw new TransportError(`unknown rendezvous phase ${envelope.rndv}`);
+    }
+  }
+
   // -- failure ------------------------------------------------------------
 
   #lost(peer: number, reason: string, cause?: unknown): void {
-    if (this.#closing || this.#failed.has(peer)) return;
-    this.#failed.add(peer);
+    if (this.#closing || this.#failures.has(peer)) return;
     const error =
       cause instanceof AuthenticationError
         ? cause
         : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause });
+    this.#failures.set(peer, error);
     debug('transport', `lost rank ${peer}: ${reason}`);
     this.#outLink(peer).fail(error);
+    const fetchFailure = new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'recv', reason }, { cause: error });
+    for (const key of [...this.#fetches.keys()].filter((k) => k.startsWith(`${peer}:`))) this.#settleFetch(peer, Number(key.split(':')[1]), fetchFailure);
     this.#handler?.peerFailed(
       peer,
       error instanceof PeerFailedError ? error : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause: error }),
@@ -405,9 +432,75 @@ export class GrpcTransport implements Transport {
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
     if (link.call === undefined && link.failure === undefined) this.#dial(dest);
-    // The queue (link.tail) orders the hand-over of whole messages to grpc-js;
-    // each send resolves later, when grpc-js has consumed its last byte, so
-    // many messages can be in flight on the stream at once.
+    if (payload.byteLength <= config.eagerBytes) return this.#enqueue(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0 }, payload);
+    // Rendezvous: announce the message (RTS); its payload goes when the receiver asks (CTS).
+    const rndvId = link.nextRndvId++;
+    const sent = new Promise<void>((resolve, reject) => link.rendezvous.set(rndvId, { envelope, payload, resolve, reject }));
+    const announced = this.#enqueue(dest, { ...envelope, rndv: Rendezvous.RTS, rndvId }, EMPTY, payload.byteLength);
+    announced.catch((error: unknown) => this.#settleRendezvous(link, rndvId, error as Error));
+    return sent;
+  }
+
+  /** The receiver asked for the payload of rendezvous `rndvId`: send it (DATA). */
+  #clearToSend(peer: number, rndvId: number): void {
+    const link = this.#outLink(peer);
+    const pending = link.rendezvous.get(rndvId);
+    if (pending === undefined) throw new TransportError(`rank ${peer} asked for an unknown rendezvous ${rndvId}`);
+    const { envelope, payload } = pending;
+    this.#enqueue(peer, { ...envelope, rndv: Rendezvous.DATA, rndvId }, payload).then(
+      () => this.#settleRendezvous(link, rndvId),
+      (error: unknown) => this.#settleRendezvous(link, rndvId, error as Error),
+    );
+  }
+
+  #settleRendezvous(link: OutLink, rndvId: number, error?: Error): void {
+    const pending = link.rendezvous.get(rndvId);
+    if (pending === undefined) return;
+    link.rendezvous.delete(rndvId);
+    if (error === undefined) pending.resolve();
+    else pending.reject(error);
+  }
+
+  /** A rendezvous payload from `peer`: `fetch()` sends CTS and resolves when DATA has arrived. */
+  #deferred(peer: number, rndvId: number, byteLength: number): RendezvousPayload {
+    let fetched: Promise<Uint8Array> | undefined;
+    return {
+      byteLength,
+      fetch: () => {
+        fetched ??= new Promise<Uint8Array>((resolve, reject) => {
+          const failure = this.#failures.get(peer);
+          if (failure !== undefined) return reject(failure);
+          this.#fetches.set(fetchKey(peer, rndvId), { byteLength, resolve, reject });
+          this.#enqueue(peer, { ...CONTROL_ENVELOPE, rndv: Rendezvous.CTS, rndvId }, EMPTY).catch((error: unknown) =>
+            this.#settleFetch(peer, rndvId, error as Error),
+          );
+        });
+        return fetched;
+      },
+    };
+  }
+
+  #settleFetch(peer: number, rndvId: number, result: Uint8Array | Error): void {
+    const key = fetchKey(peer, rndvId);
+    const pending = this.#fetches.get(key);
+    if (pending === undefined) {
+      if (result instanceof Uint8Array) throw new TransportError(`rank ${peer} sent data for rendezvous ${rndvId}, which this rank did not ask for`);
+      return;
+    }
+    this.#fetches.delete(key);
+    if (result instanceof Error) pending.reject(result);
+    else if (result.byteLength !== pending.byteLength) pending.reject(new TransportError(`rendezvous ${rndvId} from rank ${peer} announced ${pending.byteLength} bytes and sent ${result.byteLength}`));
+    else pending.resolve(result);
+  }
+
+  /**
+   * Hands one message to grpc-js, in order: the queue (link.tail) orders the
+   * hand-over of whole messages; each resolves later, when grpc-js has
+   * consumed its last byte, so many messages can be in flight on the stream
+   * at once. `payloadBytes` is the announced size (an RTS carries none).
+   */
+  #enqueue(dest: number, envelope: Omit<WireEnvelope, 'seq' | 'payloadBytes'>, payload: Uint8Array, payloadBytes = payload.byteLength): Promise<void> {
+    const link = this.#outLink(dest);
     let consumed!: Promise<void>;
     const handOver = link.tail.then(async () => {
       const call = await link.ready(
@@ -420,7 +513,7 @@ export class GrpcTransport implements Transport {
             reason: `no connection from it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`,
           }),
       );
-      const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes: payload.byteLength };
+      const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes };
       consumed = (await writeMessage(call, wire, payload, config.chunkBytes, () => link.failure)).consumed;
     });
     link.tail = handOver.catch(() => undefined);
@@ -431,6 +524,9 @@ export class GrpcTransport implements Transport {
     // Let queued sends finish before the streams end.
     await Promise.all([...this.#out.values()].map((link) => link.tail));
     this.#closing = true;
+    const closed = new TransportError('the transport closed (finalize) before this rendezvous completed');
+    for (const link of this.#out.values()) for (const rndvId of [...link.rendezvous.keys()]) this.#settleRendezvous(link, rndvId, closed);
+    for (const key of [...this.#fetches.keys()]) this.#settleFetch(Number(key.split(':')[0]), Number(key.split(':')[1]), closed);
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
     this.#listener.close();
@@ -447,6 +543,16 @@ export class GrpcTransport implements Transport {
     this.#injector?.destroy();
     for (const { client } of this.#dialled.values()) client.close();
   }
+}
+
+/** An empty payload (RTS and CTS carry none). */
+const EMPTY = new Uint8Array(0);
+
+/** The header of a CTS, which the engine never sees. */
+const CONTROL_ENVELOPE: Envelope = { context: 0, tag: 0, kind: 0, datatype: 0, count: 0 };
+
+function fetchKey(peer: number, rndvId: number): string {
+  return `${peer}:${rndvId}`;
 }
 
 /** The `address:port` form grpc-js's `getPeer()` uses. */

@@ -30,10 +30,23 @@ export interface Envelope {
   coll?: CollSignature | undefined;
 }
 
+/**
+ * The payload of a message sent by rendezvous: only its size has arrived.
+ * `fetch()` (once, when a receive matches) asks the sender for the bytes and
+ * resolves to them; it rejects with `PeerFailedError` if the sender dies first.
+ */
+export interface RendezvousPayload {
+  readonly byteLength: number;
+  fetch(): Promise<Uint8Array>;
+}
+
+/** A delivered payload: its bytes (exclusively the receiver's), or a rendezvous to fetch them. */
+export type Payload = Uint8Array | RendezvousPayload;
+
 /** Receives what a transport delivers. Set once, before the first message can arrive. */
 export interface TransportHandler {
-  /** A whole message from `source`; `payload` is exclusively the receiver's. Called in arrival order per source. */
-  message(source: number, envelope: Envelope, payload: Uint8Array): void;
+  /** A message from `source`. Called in arrival order per source. */
+  message(source: number, envelope: Envelope, payload: Payload): void;
   /** `rank` died or its link broke; pending and future operations on it must fail. */
   peerFailed(rank: number, error: PeerFailedError): void;
   /**

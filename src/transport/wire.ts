@@ -26,10 +26,15 @@ const root = protobuf.loadSync(PROTO_PATH);
 const EnvelopeType = root.lookupType('tsmpi.v1.Envelope');
 const ControlType = root.lookupType('tsmpi.v1.Control');
 
-/** An Envelope as it travels: the message header plus the stream sequence number and payload size. */
+/** Phases of the rendezvous protocol (`tsmpi.v1.Rendezvous`). */
+export const Rendezvous = { EAGER: 0, RTS: 1, CTS: 2, DATA: 3 } as const;
+
+/** An Envelope as it travels: the message header plus the stream sequence number, payload size and rendezvous phase. */
 export interface WireEnvelope extends Envelope {
   seq: number;
   payloadBytes: number;
+  rndv: number;
+  rndvId: number;
 }
 
 function toNumber(value: unknown): number {
@@ -52,6 +57,8 @@ export function encodeEnvelope(e: WireEnvelope, inline?: Uint8Array): Buffer {
       datatype: e.datatype,
       count: e.count,
       payloadBytes: e.payloadBytes,
+      rndv: e.rndv,
+      rndvId: e.rndvId,
       ...(e.coll
         ? {
             collKind: e.coll.kind,
@@ -97,6 +104,8 @@ export function decodeEnvelope(bytes: Uint8Array): { envelope: WireEnvelope; inl
     datatype: toNumber(m.datatype),
     count: toNumber(m.count),
     payloadBytes: toNumber(m.payloadBytes),
+    rndv: toNumber(m.rndv),
+    rndvId: toNumber(m.rndvId),
   };
   return { envelope, inline: bytes.subarray(reader.pos) };
 }

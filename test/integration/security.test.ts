@@ -8,13 +8,13 @@ import { PayloadKind, Datatype } from '../../src/datatype.js';
 import { JobCa } from '../../src/security/pki.js';
 import { channelCredentials, type TlsMaterial } from '../../src/security/tls.js';
 import { GrpcTransport } from '../../src/transport/grpc.js';
-import type { Envelope } from '../../src/transport/transport.js';
+import type { Envelope, Payload } from '../../src/transport/transport.js';
 import { ATTACH_PATH, encodeHello } from '../../src/transport/wire.js';
 import { rankMaterial } from '../helpers/pki.js';
 
 interface Rank {
   transport: GrpcTransport;
-  received: Array<{ source: number; payload: Uint8Array }>;
+  received: Array<{ source: number; payload: Payload }>;
   failures: Array<{ rank: number; code: string }>;
   security: Array<{ peer: string; reason: string }>;
 }
@@ -79,7 +79,7 @@ describe('transport security (real mTLS gRPC)', () => {
     await ranks[1]!.transport.send(0, envelope, new Uint8Array([1, 2, 3]));
     await expect.poll(() => ranks[0]!.received.length).toBe(1);
     expect(ranks[0]!.received[0]!.source).toBe(1);
-    expect([...ranks[0]!.received[0]!.payload]).toEqual([1, 2, 3]);
+    expect([...(ranks[0]!.received[0]!.payload as Uint8Array)]).toEqual([1, 2, 3]); // a small message: eager, bytes delivered
   });
 
   it('refuses a client that presents no certificate, and reports it', async () => {
