@@ -18,6 +18,13 @@
  * when grpc-js asks it to, and a send resolves when grpc-js has taken its
  * last byte, so the caller may reuse its buffer.
  *
+ * Rendezvous (messages above `TSMPI_EAGER_BYTES`): the sender writes the
+ * Envelope alone (RTS, announcing payloadBytes); the receiver's engine gets
+ * a {@link RendezvousPayload} and matches it like any message; when a receive
+ * takes it, `fetch()` writes a CTS back on the receiver's own stream to the
+ * sender, and the sender writes the Envelope again (DATA) with the chunks.
+ * So a receiver never holds the payload of a message nobody asked for.
+ *
  * Identity: a peer's rank is the one in its certificate (SAN URI). The
  * dialling side checks the server's certificate names the rank it meant to
  * reach; the serving side checks the client's certificate is of this job and
