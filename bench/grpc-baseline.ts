@@ -7,13 +7,12 @@
 //   node --import tsx bench/grpc-baseline.ts [--quick]     (prints JSON rows)
 // Latency: the client sends `bytes`, the server echoes them. Bandwidth: the
 // client asks for a window of `w` messages of `bytes`, the server streams them.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+import { ByteReader, serverMaterial, startServer } from './pair.js';
 
 const quick = process.argv.includes('--quick');
 const CHUNK = 1 << 20;
@@ -54,32 +53,6 @@ async function serve(material: TlsMaterial): Promise<void> {
   process.stdout.write(`${port}\n`);
 }
 
-/** Collects the server's messages; `take(n)` resolves once `n` more bytes have arrived. */
-class Receiver {
-  #pending = 0;
-  #need = 0;
-  #waiter: (() => void) | undefined;
-  constructor(call: grpc.ClientDuplexStream<Buffer, Buffer>) {
-    call.on('data', (data: Buffer) => {
-      this.#pending += data.length;
-      if (this.#waiter !== undefined && this.#pending >= this.#need) {
-        this.#pending -= this.#need;
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w();
-      }
-    });
-  }
-  take(n: number): Promise<void> {
-    if (this.#pending >= n) {
-      this.#pending -= n;
-      return Promise.resolve();
-    }
-    this.#need = n;
-    return new Promise((resolve) => (this.#waiter = resolve));
-  }
-}
-
 async function client(material: TlsMaterial, port: number): Promise<Row[]> {
   const c = new grpc.Client(`127.0.0.1:${port}`, channelCredentials(material, () => undefined), {
     'grpc.ssl_target_name_override': 'tsmpi',
@@ -88,7 +61,7 @@ async function client(material: TlsMaterial, port: number): Promise<Row[]> {
     'grpc.max_send_message_length': -1,
   });
   const call = c.makeBidiStreamRequest(PATH, pass, pass) as grpc.ClientDuplexStream<Buffer, Buffer>;
-  const receiver = new Receiver(call);
+  const receiver = new ByteReader(call);
   const rows: Row[] = [];
   const now = (): number => Number(process.hrtime.bigint()) / 1e3;
   const sizes = quick ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES };
@@ -126,28 +99,10 @@ async function client(material: TlsMaterial, port: number): Promise<Row[]> {
   return rows;
 }
 
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
-}
-
-async function material(ca: JobCa, rank: number): Promise<TlsMaterial> {
-  const keys = await generateKeyPair();
-  const certPem = await ca.issue(await createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank });
-  return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
-}
-
 if (process.argv[2] === '--serve') {
-  await serve(JSON.parse(await readStdin()) as TlsMaterial);
+  await serve(await serverMaterial());
 } else {
-  const ca = await JobCa.create();
-  const [serverMaterial, clientMaterial] = await Promise.all([material(ca, 0), material(ca, 1)]);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(quick ? ['--quick'] : [])], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  child.stdin.end(JSON.stringify(serverMaterial));
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  const rows = await client(clientMaterial, Number(line.toString().trim())).finally(() => child.kill());
+  const { material, port, child } = await startServer(fileURLToPath(import.meta.url), quick ? ['--quick'] : []);
+  const rows = await client(material, port).finally(() => child.kill());
   for (const row of rows) console.log(JSON.stringify(row));
 }

@@ -1,0 +1,59 @@
+// What the two-process baselines (raw-tls.ts, grpc-baseline.ts) share: the
+// parent makes a job CA and two rank certificates with tsmpi's own PKI,
+// starts the same script as the server with `--serve`, hands it its TLS
+// material over stdin (never argv or the environment) and reads its port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
+import type { TlsMaterial } from '../src/security/tls.js';
+
+/** Counts the bytes a stream delivers; `take(n)` resolves once `n` more have arrived. */
+export class ByteReader {
+  #pending = 0;
+  #need = 0;
+  #waiter: (() => void) | undefined;
+
+  constructor(source: { on(event: 'data', listener: (chunk: Buffer) => void): unknown }) {
+    source.on('data', (chunk: Buffer) => {
+      this.#pending += chunk.length;
+      if (this.#waiter !== undefined && this.#pending >= this.#need) {
+        this.#pending -= this.#need;
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w();
+      }
+    });
+  }
+
+  take(n: number): Promise<void> {
+    if (this.#pending >= n) {
+      this.#pending -= n;
+      return Promise.resolve();
+    }
+    this.#need = n;
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+}
+
+async function rankMaterial(ca: JobCa, rank: number): Promise<TlsMaterial> {
+  const keys = await generateKeyPair();
+  const certPem = await ca.issue(await createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank });
+  return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
+}
+
+/** In the server process: its TLS material, read from stdin. */
+export async function serverMaterial(): Promise<TlsMaterial> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return JSON.parse(text) as TlsMaterial;
+}
+
+/** In the parent: starts `script --serve [args]` and resolves to the client's material, the server's port and process. */
+export async function startServer(script: string, args: string[]): Promise<{ material: TlsMaterial; port: number; child: ChildProcess }> {
+  const ca = await JobCa.create();
+  const [server, client] = await Promise.all([rankMaterial(ca, 0), rankMaterial(ca, 1)]);
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin?.end(JSON.stringify(server));
+  const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+  return { material: client, port: Number(line.toString().trim()), child };
+}
