@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
-import { ByteReader, serverMaterial, startServer } from './pair.js';
+import { ByteReader, runPair } from './pair.js';
 
 const quick = process.argv.includes('--quick');
 const CHUNK = 1 << 20;
@@ -99,10 +99,4 @@ async function client(material: TlsMaterial, port: number): Promise<Row[]> {
   return rows;
 }
 
-if (process.argv[2] === '--serve') {
-  await serve(await serverMaterial());
-} else {
-  const { material, port, child } = await startServer(fileURLToPath(import.meta.url), quick ? ['--quick'] : []);
-  const rows = await client(material, port).finally(() => child.kill());
-  for (const row of rows) console.log(JSON.stringify(row));
-}
+await runPair(fileURLToPath(import.meta.url), serve, client);

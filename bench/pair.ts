@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
 import type { TlsMaterial } from '../src/security/tls.js';
+import type { Row } from './common.js';
 
 /** Counts the bytes a stream delivers; `take(n)` resolves once `n` more have arrived. */
 export class ByteReader {
@@ -41,19 +42,29 @@ async function rankMaterial(ca: JobCa, rank: number): Promise<TlsMaterial> {
   return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
 }
 
-/** In the server process: its TLS material, read from stdin. */
-export async function serverMaterial(): Promise<TlsMaterial> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return JSON.parse(text) as TlsMaterial;
-}
-
-/** In the parent: starts `script --serve [args]` and resolves to the client's material, the server's port and process. */
-export async function startServer(script: string, args: string[]): Promise<{ material: TlsMaterial; port: number; child: ChildProcess }> {
+/**
+ * Runs a two-process baseline: with `--serve` in argv this process is the
+ * server (`serve` gets its TLS material from stdin and prints its port);
+ * otherwise it starts `script --serve`, runs `measure` against it and prints
+ * the rows, one JSON object per line.
+ */
+export async function runPair(
+  script: string,
+  serve: (material: TlsMaterial) => Promise<void>,
+  measure: (material: TlsMaterial, port: number) => Promise<Row[]>,
+): Promise<void> {
+  if (process.argv.includes('--serve')) {
+    let text = '';
+    for await (const chunk of process.stdin) text += String(chunk);
+    await serve(JSON.parse(text) as TlsMaterial);
+    return;
+  }
   const ca = await JobCa.create();
   const [server, client] = await Promise.all([rankMaterial(ca, 0), rankMaterial(ca, 1)]);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const args = process.argv.slice(2);
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin?.end(JSON.stringify(server));
   const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-  return { material: client, port: Number(line.toString().trim()), child };
+  const rows = await measure(client, Number(line.toString().trim())).finally(() => child.kill());
+  for (const row of rows) console.log(JSON.stringify(row));
 }

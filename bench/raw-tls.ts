@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
 import type { TlsMaterial } from '../src/security/tls.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
-import { ByteReader, serverMaterial, startServer } from './pair.js';
+import { ByteReader, runPair } from './pair.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -85,10 +85,4 @@ async function client(m: TlsMaterial, port: number): Promise<Row[]> {
   return rows;
 }
 
-if (process.argv[2] === '--serve') {
-  await server(await serverMaterial());
-} else {
-  const { material, port, child } = await startServer(fileURLToPath(import.meta.url), quick ? ['--quick'] : []);
-  const rows = await client(material, port).finally(() => child.kill());
-  for (const row of rows) console.log(JSON.stringify(row));
-}
+await runPair(fileURLToPath(import.meta.url), server, client);

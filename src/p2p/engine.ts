@@ -91,7 +91,9 @@ export class Engine implements TransportHandler {
     const incoming: Incoming = { source, envelope, payload };
     const listener = this.#listeners.get(envelope.context);
     if (listener !== undefined) {
-      void Promise.resolve(complete(incoming)).then(listener, () => undefined); // control messages are small: eager, at once
+      const ready = complete(incoming); // control messages are small: eager, delivered at once
+      if (ready instanceof Promise) ready.then(listener, () => undefined);
+      else listener(ready);
       return;
     }
     const posted = this.#posted.get(envelope.context);

@@ -192,8 +192,8 @@ export class GrpcTransport implements Transport {
   /** Peers that attached before the address table arrived: to be dialled back once it does. */
   readonly #awaitingTable: number[] = [];
   readonly #failures = new Map<number, Error>();
-  /** Rendezvous payloads this rank asked for (CTS sent), by `peer:rndvId`. */
-  readonly #fetches = new Map<string, { byteLength: number; resolve(bytes: Uint8Array): void; reject(error: Error): void }>();
+  /** Rendezvous payloads this rank asked for (CTS sent), by peer, then rendezvous id. */
+  readonly #fetches = new Map<number, Map<number, PendingFetch>>();
   #closing = false;
 
   private constructor(options: GrpcTransportOptions, server: grpc.Server) {
@@ -413,7 +413,7 @@ export class GrpcTransport implements Transport {
     debug('transport', `lost rank ${peer}: ${reason}`);
     this.#outLink(peer).fail(error);
     const fetchFailure = new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'recv', reason }, { cause: error });
-    for (const key of [...this.#fetches.keys()].filter((k) => k.startsWith(`${peer}:`))) this.#settleFetch(peer, Number(key.split(':')[1]), fetchFailure);
+    for (const rndvId of [...(this.#fetches.get(peer)?.keys() ?? [])]) this.#settleFetch(peer, rndvId, fetchFailure);
     this.#handler?.peerFailed(
       peer,
       error instanceof PeerFailedError ? error : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause: error }),
@@ -448,16 +448,13 @@ export class GrpcTransport implements Transport {
     return sent;
   }
 
-  /** The receiver asked for the payload of rendezvous `rndvId`: send it (DATA). */
+  /** The receiver asked for the payload of rendezvous `rndvId` (once): send it (DATA). */
   #clearToSend(peer: number, rndvId: number): void {
     const link = this.#outLink(peer);
     const pending = link.rendezvous.get(rndvId);
     if (pending === undefined) throw new TransportError(`rank ${peer} asked for an unknown rendezvous ${rndvId}`);
-    const { envelope, payload } = pending;
-    this.#enqueue(peer, { ...envelope, rndv: Rendezvous.DATA, rndvId }, payload).then(
-      () => this.#settleRendezvous(link, rndvId),
-      (error: unknown) => this.#settleRendezvous(link, rndvId, error as Error),
-    );
+    link.rendezvous.delete(rndvId); // from here the DATA hand-over settles it, failures included
+    this.#enqueue(peer, { ...pending.envelope, rndv: Rendezvous.DATA, rndvId }, pending.payload).then(pending.resolve, pending.reject);
   }
 
   #settleRendezvous(link: OutLink, rndvId: number, error?: Error): void {
@@ -477,7 +474,9 @@ export class GrpcTransport implements Transport {
         fetched ??= new Promise<Uint8Array>((resolve, reject) => {
           const failure = this.#failures.get(peer);
           if (failure !== undefined) return reject(failure);
-          this.#fetches.set(fetchKey(peer, rndvId), { byteLength, resolve, reject });
+          let fetches = this.#fetches.get(peer);
+          if (fetches === undefined) this.#fetches.set(peer, (fetches = new Map()));
+          fetches.set(rndvId, { byteLength, resolve, reject });
           this.#enqueue(peer, { ...CONTROL_ENVELOPE, rndv: Rendezvous.CTS, rndvId }, EMPTY).catch((error: unknown) =>
             this.#settleFetch(peer, rndvId, error as Error),
           );
@@ -488,13 +487,12 @@ export class GrpcTransport implements Transport {
   }
 
   #settleFetch(peer: number, rndvId: number, result: Uint8Array | Error): void {
-    const key = fetchKey(peer, rndvId);
-    const pending = this.#fetches.get(key);
+    const pending = this.#fetches.get(peer)?.get(rndvId);
     if (pending === undefined) {
       if (result instanceof Uint8Array) throw new TransportError(`rank ${peer} sent data for rendezvous ${rndvId}, which this rank did not ask for`);
       return;
     }
-    this.#fetches.delete(key);
+    this.#fetches.get(peer)?.delete(rndvId);
     if (result instanceof Error) pending.reject(result);
     else if (result.byteLength !== pending.byteLength) pending.reject(new TransportError(`rendezvous ${rndvId} from rank ${peer} announced ${pending.byteLength} bytes and sent ${result.byteLength}`));
     else pending.resolve(result);
@@ -533,7 +531,7 @@ export class GrpcTransport implements Transport {
     this.#closing = true;
     const closed = new TransportError('the transport closed (finalize) before this rendezvous completed');
     for (const link of this.#out.values()) for (const rndvId of [...link.rendezvous.keys()]) this.#settleRendezvous(link, rndvId, closed);
-    for (const key of [...this.#fetches.keys()]) this.#settleFetch(Number(key.split(':')[0]), Number(key.split(':')[1]), closed);
+    for (const [peer, fetches] of this.#fetches) for (const rndvId of [...fetches.keys()]) this.#settleFetch(peer, rndvId, closed);
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
     this.#listener.close();
@@ -558,8 +556,11 @@ const EMPTY = new Uint8Array(0);
 /** The header of a CTS, which the engine never sees. */
 const CONTROL_ENVELOPE: Envelope = { context: 0, tag: 0, kind: 0, datatype: 0, count: 0 };
 
-function fetchKey(peer: number, rndvId: number): string {
-  return `${peer}:${rndvId}`;
+/** A rendezvous payload asked for and not yet arrived. */
+interface PendingFetch {
+  byteLength: number;
+  resolve(bytes: Uint8Array): void;
+  reject(error: Error): void;
 }
 
 /** The `address:port` form grpc-js's `getPeer()` uses. */
