@@ -95,6 +95,9 @@ export async function compileProgram(program: string): Promise<CompiledProgram> 
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    // esbuild's service process is not needed once the bundle is written (left running, it outlives the launcher as a zombie).
+    await esbuild.stop();
   }
   return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -17,8 +17,12 @@ import { services } from '../src/transport/wire.js';
 export interface CoordinatorEvents {
   /** A rank asked to abort the job. */
   abort(rank: number, code: number, reason: string): void;
-  /** A rank refused a connection for a security reason, or a rank's own session was refused. */
-  security(rank: number | undefined, peer: string, reason: string): void;
+  /**
+   * A rank refused a connection for a security reason, or the coordinator
+   * refused one; `unauthenticated`: it closed before authenticating (which a
+   * rank that dies during its handshake does too).
+   */
+  security(rank: number | undefined, peer: string, reason: string, unauthenticated: boolean): void;
 }
 
 /** A registered rank. */
@@ -32,7 +36,7 @@ export interface RankEndpoint {
 interface RankEventMessage {
   register?: { address: string; host: string; pid: number };
   abort?: { code: number; reason: string };
-  security?: { peer: string; reason: string };
+  security?: { peer: string; reason: string; unauthenticated: boolean };
   finalize?: object;
 }
 
@@ -88,7 +92,7 @@ export class Coordinator {
   ): void {
     const { rank, token, csrDer } = call.request;
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.size || !this.tokens.redeem(rank, token)) {
-      this.#events.security(undefined, call.getPeer(), `enrollment as rank ${rank} with an invalid or spent token`);
+      this.#events.security(undefined, call.getPeer(), `enrollment as rank ${rank} with an invalid or spent token`, false);
       callback({ code: grpc.status.PERMISSION_DENIED, details: 'invalid or spent bootstrap token' });
       return;
     }
@@ -101,7 +105,7 @@ export class Coordinator {
   #session(call: SessionCall): void {
     const identity = parseIdentity(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
     if (identity?.role !== 'rank' || identity.jobId !== this.ca.jobId || identity.rank >= this.size) {
-      this.#events.security(undefined, call.getPeer(), 'session without a rank certificate of this job');
+      this.#events.security(undefined, call.getPeer(), 'session without a rank certificate of this job', false);
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'not a rank of this job' });
       return;
     }
@@ -115,9 +119,10 @@ export class Coordinator {
       } else if (event.abort) {
         this.#events.abort(rank, event.abort.code, event.abort.reason);
       } else if (event.security) {
-        this.#events.security(rank, event.security.peer, event.security.reason);
+        this.#events.security(rank, event.security.peer, event.security.reason, event.security.unauthenticated);
       } else if (event.finalize) {
         this.finalized.add(rank);
+        for (const [other, session] of this.#sessions) if (other !== rank && !session.destroyed) session.write({ peerFinalizing: { rank } });
         // The finalize fence (MPI_Finalize is collective): released once every rank is in it.
         if (this.finalized.size === this.size) for (const session of this.#sessions.values()) session.write({ allFinalized: {} });
       }

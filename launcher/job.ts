@@ -11,7 +11,7 @@
  * failed rank's status (128 + signal number for a signal).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
+import os, { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { generateKeyPair, JobCa } from '../src/security/pki.js';
@@ -70,11 +70,29 @@ interface RankProcess {
   rank: number;
   child: ChildProcess;
   exited: boolean;
-  fatal?: string;
+  /** What the rank reported before dying of an uncaught error. */
+  fatal?: FatalReport;
 }
 
 function say(line: string): void {
   process.stderr.write(`tsmpirun: ${line}\n`);
+}
+
+/**
+ * Why the job failed: printed last, once every rank has exited, as mpirun
+ * does: the cause (with the failed rank's stack), then one line for each
+ * other rank that failed on its own, and how many ranks were stopped.
+ */
+interface Cause {
+  code: number;
+  /** `rank 2 (pid 1234, host h1) failed: uncaught exception: Error: bad input` */
+  headline: string;
+  /** Indented stack frames of the failed rank, when it reported them. */
+  stack?: string | undefined;
+  /** The rank that caused it, when a rank did. */
+  rank?: number | undefined;
+  /** Ranks still running when it happened (they are stopped). */
+  running: number;
 }
 
 /** Runs the job; resolves to the launcher's exit status. */
@@ -98,7 +116,6 @@ export async function runJob(plan: JobPlan): Promise<number> {
   coordinatorKeys.catch(() => undefined);
   const ranks: RankProcess[] = [];
   const outputs: Promise<void>[] = [];
-  let exitCode: number | undefined;
   let tearingDown = false;
   let coordinator: Coordinator | undefined;
   let resolveDone!: () => void;
@@ -121,34 +138,40 @@ export async function runJob(plan: JobPlan): Promise<number> {
     timers.push(setTimeout(() => signalAll('SIGTERM'), delayMs));
     timers.push(setTimeout(() => signalAll('SIGKILL'), delayMs + 2000));
   };
-  const fail = (code: number, line: string): void => {
-    if (exitCode !== undefined) return;
-    exitCode = code;
-    say(line);
+  let cause: Cause | undefined;
+  /** Reports of unauthenticated connections not yet printed (see the coordinator's `security` event). */
+  const heldReports = new Set<string>();
+  /** Ranks other than the cause's that failed on their own (not as a consequence of another's failure). */
+  const alsoFailed: string[] = [];
+  const fail = (code: number, headline: string, from?: RankProcess): void => {
+    if (cause !== undefined) return;
+    const running = ranks.filter((r) => !r.exited && r !== from).length;
+    cause = { code, headline, stack: from?.fatal?.stack || undefined, rank: from?.rank, running };
   };
+  const hostOf = (r: RankProcess): string => coordinator?.registered.get(r.rank)?.host ?? os.hostname();
 
   const onExit = (r: RankProcess, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
     if (r.exited) return;
     r.exited = true;
-    const pid = r.child.pid ?? 'none';
     let failure: { code: number; what: string } | undefined;
     if (spawnError) failure = { code: 127, what: `could not start: ${spawnError.message}` };
     else if (signal) failure = { code: 128 + (osConstants.signals[signal] ?? 0), what: `was killed by signal ${signal}` };
-    else if (code !== 0) failure = { code: code ?? 1, what: `exited with code ${code}` };
+    else if (code !== 0) failure = { code: code ?? 1, what: r.fatal ? `failed: ${r.fatal.message}` : `exited with code ${code}` };
     else if (coordinator?.registered.has(r.rank) && !coordinator.finalized.has(r.rank) && !tearingDown) {
       failure = { code: 1, what: 'exited with code 0 without calling finalize()' };
     }
     if (failure && !tearingDown) {
-      const why = r.fatal ? `: ${r.fatal}` : '';
-      fail(failure.code, `rank ${r.rank} (pid ${pid}) ${failure.what}${why}`);
-      coordinator?.peerFailed(r.rank, `${failure.what}${why}`);
+      fail(failure.code, `rank ${r.rank} (pid ${r.child.pid ?? 'none'}, host ${hostOf(r)}) ${failure.what}`, r);
+      coordinator?.peerFailed(r.rank, failure.what);
       teardown(graceMs);
+    } else if (failure && r.fatal && !r.fatal.consequence && r.rank !== cause?.rank) {
+      alsoFailed.push(`rank ${r.rank} also ${failure.what}`);
     }
     if (ranks.every((x) => x.exited)) resolveDone();
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
-    fail(128 + (osConstants.signals[signal] ?? 0), `received ${signal}; stopping ${ranks.filter((r) => !r.exited).length} ranks`);
+    fail(128 + (osConstants.signals[signal] ?? 0), `received ${signal}`);
     teardown(0);
   };
   process.on('SIGINT', onSignal);
@@ -188,7 +211,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
         if (!line) continue;
         try {
           const report = JSON.parse(line) as FatalReport;
-          if (report.type === 'fatal') r.fatal = report.message;
+          if (report.type === 'fatal') r.fatal = report;
         } catch {
           // not a report
         }
@@ -202,10 +225,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
     timers.push(
       setTimeout(() => {
         const running = ranks.filter((r) => !r.exited);
-        fail(
-          TIMEOUT_EXIT_CODE,
-          `timeout after ${plan.timeoutSec} s; ranks still running: ${running.map((r) => `${r.rank} (pid ${r.child.pid})`).join(', ')}`,
-        );
+        fail(TIMEOUT_EXIT_CODE, `timeout after ${plan.timeoutSec} s; ranks still running: ${running.map((r) => `${r.rank} (pid ${r.child.pid})`).join(', ')}`);
         teardown(0);
       }, plan.timeoutSec * 1000),
     );
@@ -219,7 +239,14 @@ export async function runJob(plan: JobPlan): Promise<number> {
         coordinator?.peerFailed(rank, `called abort(${code})`);
         teardown(0);
       },
-      security: (rank, peer, reason) => say(`security: ${rank === undefined ? 'coordinator' : `rank ${rank}`} refused ${peer}: ${reason}`),
+      security: (rank, peer, reason, unauthenticated) => {
+        const line = `security: ${rank === undefined ? 'coordinator' : `rank ${rank}`} refused ${peer}: ${reason}`;
+        // A rank that dies during its handshake leaves an unauthenticated connection behind:
+        // such a report is printed only if the job is not failing a moment later.
+        if (!unauthenticated) return say(line);
+        heldReports.add(line);
+        timers.push(setTimeout(() => heldReports.delete(line) && cause === undefined && say(line), 1000));
+      },
     });
     await coordinator.start(plan.bindHost, coordinatorKeys);
     for (const r of ranks) {
@@ -243,6 +270,13 @@ export async function runJob(plan: JobPlan): Promise<number> {
 
   await done;
   await Promise.all(outputs);
+  if (cause === undefined) for (const line of heldReports) say(line);
+  if (cause !== undefined) {
+    say(cause.headline);
+    if (cause.stack) process.stderr.write(`${cause.stack}\n`);
+    for (const line of alsoFailed) say(line);
+    if (cause.running > 0) say(`${cause.running} other rank${cause.running === 1 ? '' : 's'} stopped`);
+  }
   for (const t of timers) clearTimeout(t);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -251,5 +285,5 @@ export async function runJob(plan: JobPlan): Promise<number> {
   process.stdin.unpipe();
   coordinator?.close();
   await compiled?.dispose();
-  return exitCode ?? 0;
+  return cause?.code ?? 0;
 }

@@ -37,7 +37,8 @@ import { scatterBinomial } from './collectives/scatter-binomial.js';
 import { CollKind, OBJECT_FORM, type Signature } from './collectives/signature.js';
 import { algorithmName, Algorithms, forcedAlgorithm, thresholds, type AlgorithmName } from './collectives/tuning.js';
 import { allocDatatype, isTypedArray, typedArrayDatatype, type TypedArray } from './datatype.js';
-import { FinalizedError, InvalidArgumentError } from './errors.js';
+import { FinalizedError, InvalidArgumentError, PeerFailedError } from './errors.js';
+import { held } from './keepalive.js';
 import { ANY_SOURCE, ANY_TAG, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
 import { BFLOAT16, checkOp, checkReducible, FLOAT16, MAX, opCode, SUM, type HalfType, type Op } from './reduce/ops.js';
@@ -141,6 +142,21 @@ function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
 
+/**
+ * Runs a pending operation, holding the process open until it settles
+ * (keepalive.ts). A peer's failure is raised again here, as a failure of
+ * `op`, so that its stack leads to the program's call rather than into the
+ * transport.
+ */
+async function pending<T>(op: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await held(operation);
+  } catch (error) {
+    if (error instanceof PeerFailedError) throw new PeerFailedError({ rank: error.rank, host: error.host, op, reason: error.reason }, { cause: error });
+    throw error;
+  }
+}
+
 /** Per-process allocator of communicator context ids (each communicator takes 4: p2p, collective, control, spare). */
 export class ContextAllocator {
   next = 4;
@@ -237,7 +253,7 @@ export class Communicator {
     const tag = this.#checkTag('tag', options.tag ?? 0, false);
     const payload = encodePayload(data);
     if (to === PROC_NULL) return;
-    await this.#engine.send(this.#world(to), this.#context, tag, payload);
+    await pending('send', () => this.#engine.send(this.#world(to), this.#context, tag, payload));
   }
 
   #status(message: Incoming): Status {
@@ -264,7 +280,7 @@ export class Communicator {
       if (options.status) Object.assign(options.status, NULL_STATUS());
       return undefined as T;
     }
-    const message = await this.#engine.recv(this.#context, this.#world(source), tag, options);
+    const message = await pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options));
     if (options.status) Object.assign(options.status, this.#status(message));
     const { envelope, payload } = message;
     return decodePayload(envelope.kind, envelope.datatype, envelope.count, payload) as T;
@@ -280,7 +296,7 @@ export class Communicator {
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
     if (source === PROC_NULL) return NULL_STATUS();
-    return this.#status(await this.#engine.probe(this.#context, this.#world(source), tag, options));
+    return this.#status(await pending('probe', () => this.#engine.probe(this.#context, this.#world(source), tag, options)));
   }
 
   /**
@@ -322,7 +338,7 @@ export class Communicator {
   async #collective<R>(op: string, sig: Signature, body: (ch: CollectiveChannel) => Promise<R>): Promise<R> {
     this.#live(op);
     const { seq, channel } = this.#guard.begin(sig);
-    const result = await body(channel);
+    const result = await pending(op, () => body(channel));
     this.#guard.end(seq);
     return result;
   }
@@ -338,12 +354,19 @@ export class Communicator {
     return typedArrayDatatype(data) ?? OBJECT_FORM;
   }
 
-  #forced<C extends keyof typeof Algorithms>(collective: C, perCall: string | undefined): number | undefined {
-    try {
-      return forcedAlgorithm(collective, perCall);
-    } catch (error) {
-      throw new InvalidArgumentError('algorithm', (error as Error).message);
-    }
+  /**
+   * The algorithm forced for this call of `collective`, if any, where it can
+   * serve it (`invalid(id)` says why it cannot). One forced by the call's
+   * `algorithm` option that cannot is an error; one forced by
+   * `TSMPI_<COLLECTIVE>_ALGORITHM` is ignored, and the table decides.
+   */
+  #forced<C extends keyof typeof Algorithms>(collective: C, perCall: string | undefined, invalid: (id: number) => string | undefined = () => undefined): number | undefined {
+    const forced = forcedAlgorithm(collective, perCall);
+    if (forced === undefined) return undefined;
+    const why = invalid(forced.id);
+    if (why === undefined) return forced.id;
+    if (forced.by === 'env') return undefined;
+    throw new InvalidArgumentError('algorithm', `${algorithmName(collective, forced.id)} ${why}`);
   }
 
   #checkOut(out: unknown, like: TypedArray, length: number): void {
@@ -370,15 +393,14 @@ export class Communicator {
   async bcast<T>(data: T | undefined, options: BcastOptions<T> = {}): Promise<T> {
     const root = this.#checkRank('root', options.root ?? 0);
     const isRoot = this.rank === root;
-    const forced = this.#forced('bcast', options.algorithm);
     const out = isRoot ? undefined : ((options.out ?? (isTypedArray(data) ? data : undefined)) as TypedArray | undefined);
     let sig: Signature;
     if (isRoot) {
       const payload = encodePayload(data); // validates the value before anything is sent
       const typed = isTypedArray(data);
       const large = typed && data.byteLength >= thresholds.bcastLargeBytes && this.size >= 8;
+      const forced = this.#forced('bcast', options.algorithm, (id) => (id === Algorithms.bcast.scatter_allgather && !typed ? 'broadcasts TypedArrays only' : undefined));
       const alg = forced ?? (large ? Algorithms.bcast.scatter_allgather : Algorithms.bcast.binomial);
-      if (alg === Algorithms.bcast.scatter_allgather && !typed) throw new InvalidArgumentError('algorithm', 'scatter_allgather broadcasts TypedArrays only');
       sig = this.#sig(CollKind.bcast, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data), alg });
       return this.#collective('bcast', sig, async (ch) => {
         if (alg === Algorithms.bcast.scatter_allgather) await bcastScatterAllgather(ch, data as TypedArray, root);
@@ -386,6 +408,8 @@ export class Communicator {
         return data as T; // the root's own value (undefined is a legal value to broadcast)
       });
     }
+    // A non-root learns the algorithm from the root's first message; only a per-call choice is asserted here.
+    const forced = options.algorithm === undefined ? undefined : this.#forced('bcast', options.algorithm);
     sig = this.#sig(CollKind.bcast, { root, count: out ? out.length : -1, datatype: out ? this.#datatypeOf(out) : 0, alg: forced ?? 0 });
     return this.#collective('bcast', sig, async (ch) => {
       // The first message comes from the binomial parent in either algorithm; it says which one the root chose.
@@ -412,8 +436,12 @@ export class Communicator {
    * array of `size` values and rank i gets value i. Buffer form: the root
    * passes a TypedArray whose length is a multiple of `size` and rank i gets
    * elements [i·n/size, (i+1)·n/size). Non-roots pass `undefined`. Binomial tree.
+   * Returns the TypedArray type of the root's data (buffer form; non-roots
+   * name it: `scatter<Float64Array>(undefined)`) or the element type of its array.
    * @throws InvalidArgumentError for a bad `root` or root data of the wrong shape.
    */
+  scatter<A extends TypedArray>(data: A | undefined, options?: RootOptions): Promise<A>;
+  scatter<T>(data: readonly T[] | undefined, options?: RootOptions): Promise<T>;
   async scatter<T>(data: readonly T[] | TypedArray | undefined, options: RootOptions = {}): Promise<T> {
     const root = this.#checkRank('root', options.root ?? 0);
     let payloads: EncodedPayload[] | undefined;
@@ -536,11 +564,10 @@ export class Communicator {
   }
 
   #allgatherAlg(totalBytes: number, perCall: string | undefined): number {
-    const forced = this.#forced('allgather', perCall);
     const pow2 = (this.size & (this.size - 1)) === 0;
-    if (forced === Algorithms.allgather.recursive_doubling && !pow2) {
-      throw new InvalidArgumentError('algorithm', `recursive_doubling allgather needs a power-of-two size, not ${this.size}`);
-    }
+    const forced = this.#forced('allgather', perCall, (id) =>
+      id === Algorithms.allgather.recursive_doubling && !pow2 ? `needs a power-of-two number of ranks, not ${this.size}` : undefined,
+    );
     if (forced !== undefined) return forced;
     if (totalBytes < 0) return Algorithms.allgather.bruck; // object form: sizes differ by rank
     if (totalBytes < thresholds.allgatherShortBytes) return pow2 ? Algorithms.allgather.recursive_doubling : Algorithms.allgather.bruck;
@@ -596,10 +623,9 @@ export class Communicator {
     const { op, half, reduce } = this.#reduceSetup(data, options);
     const typed = isTypedArray(data);
     if (typed && options.out !== undefined) this.#checkOut(options.out, data, data.length);
-    let alg = this.#forced('allreduce', options.algorithm);
-    if (alg !== undefined && alg !== Algorithms.allreduce.recursive_doubling && (!typed || !op.commutative)) {
-      throw new InvalidArgumentError('algorithm', `${options.algorithm ?? 'that algorithm'} reorders operands: it needs TypedArray data and a commutative op`);
-    }
+    let alg = this.#forced('allreduce', options.algorithm, (id) =>
+      id !== Algorithms.allreduce.recursive_doubling && (!typed || !op.commutative) ? 'reorders operands: it needs TypedArray data and a commutative op' : undefined,
+    );
     if (alg === undefined) {
       const bytes = typed ? data.byteLength : 0;
       if (!typed || !op.commutative || bytes < thresholds.allreduceShortBytes || data.length < this.size) alg = Algorithms.allreduce.recursive_doubling;
@@ -636,10 +662,9 @@ export class Communicator {
     const { op, half, reduce } = this.#reduceSetup(data, options);
     const typed = isTypedArray(data);
     if (typed && options.out !== undefined && this.rank === root) this.#checkOut(options.out, data, data.length);
-    let alg = this.#forced('reduce', options.algorithm);
-    if (alg === Algorithms.reduce.reduce_scatter_gather && (!typed || !op.commutative)) {
-      throw new InvalidArgumentError('algorithm', 'reduce_scatter_gather reorders operands: it needs TypedArray data and a commutative op');
-    }
+    let alg = this.#forced('reduce', options.algorithm, (id) =>
+      id === Algorithms.reduce.reduce_scatter_gather && (!typed || !op.commutative) ? 'reorders operands: it needs TypedArray data and a commutative op' : undefined,
+    );
     alg ??= typed && op.commutative && data.byteLength >= thresholds.reduceLargeBytes && data.length >= this.size ? Algorithms.reduce.reduce_scatter_gather : Algorithms.reduce.binomial;
     const sig = this.#sig(CollKind.reduce, { root, count: typed ? data.length : -1, datatype: this.#datatypeOf(data, half), op: opCode(op), alg });
     const chosen = alg;
@@ -698,10 +723,9 @@ export class Communicator {
     const offsets = [0];
     for (const c of counts) offsets.push((offsets.at(-1) as number) + c);
     const pow2 = (this.size & (this.size - 1)) === 0;
-    let alg = this.#forced('reduceScatter', options.algorithm);
-    if (alg === Algorithms.reduceScatter.recursive_halving && (!pow2 || !op.commutative)) {
-      throw new InvalidArgumentError('algorithm', 'recursive_halving needs a power-of-two size and a commutative op');
-    }
+    let alg = this.#forced('reduceScatter', options.algorithm, (id) =>
+      id === Algorithms.reduceScatter.recursive_halving && (!pow2 || !op.commutative) ? 'needs a power-of-two number of ranks and a commutative op' : undefined,
+    );
     alg ??= pow2 && op.commutative && data.byteLength < thresholds.reduceScatterLongBytes ? Algorithms.reduceScatter.recursive_halving : Algorithms.reduceScatter.pairwise;
     const sig = this.#sig(CollKind.reduceScatter, { count: data.length, datatype: this.#datatypeOf(data, half), op: opCode(op), alg });
     const chosen = alg;

@@ -16,6 +16,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Communicator } from './comm.js';
 import { config } from './config.js';
 import { BootstrapError, FinalizedError, NotInitializedError, PeerFailedError } from './errors.js';
+import { configurationError } from './environment.js';
+import { held } from './keepalive.js';
 import { debug, setLogRank, warn } from './log.js';
 import { Engine } from './p2p/engine.js';
 import { createCsr, generateKeyPair, type KeyPair } from './security/pki.js';
@@ -42,23 +44,29 @@ export interface Bootstrap {
   bindHost: string;
 }
 
-/** A line a rank writes back on its pipe when it dies of an uncaught error. */
+/** A line a rank writes back on its pipe when it dies of an uncaught error; the launcher prints it. */
 export interface FatalReport {
   type: 'fatal';
+  /** `uncaught exception: TypeError: boom` */
   message: string;
+  /** The error's stack frames (source-mapped), without its first line. */
+  stack: string;
+  /** A `PeerFailedError`: a consequence of another rank's failure, not a cause. */
+  consequence: boolean;
 }
 
 interface JobEventMessage {
   table?: { endpoints: Array<{ rank: number; address: string; host: string }> };
   peerFailed?: { rank: number; host: string; reason: string };
   allFinalized?: object;
+  peerFinalizing?: { rank: number };
 }
 
 type SessionCall = grpc.ClientDuplexStream<object, JobEventMessage>;
 
 interface State {
   world: Communicator;
-  transport: Transport;
+  transport: Transport | GrpcTransport;
   session?: SessionCall;
   fence?: FinalizeFence;
   clients: grpc.Client[];
@@ -77,7 +85,7 @@ let finalized = false;
  */
 export function init(): Promise<Communicator> {
   if (finalized) return Promise.reject(new FinalizedError('init'));
-  initializing ??= start();
+  initializing ??= held(start);
   return initializing;
 }
 
@@ -97,9 +105,15 @@ interface Prepared {
   lifeline: net.Socket;
   bootstrap: Promise<Bootstrap>;
   keyPair: Promise<KeyPair>;
+  /** Set by finalize() of whichever copy of tsmpi the program uses: the lifeline may close. */
+  finalized: boolean;
 }
 
-/** Shared by every copy of tsmpi loaded in this process: the pipe can be read only once. */
+/**
+ * Shared by every copy of tsmpi loaded in this process (the preload's and,
+ * under a TypeScript loader, the program's may differ): the pipe can be read
+ * only once.
+ */
 const PREPARED = Symbol.for('tsmpi.prepared');
 const shared = globalThis as { [PREPARED]?: Prepared };
 
@@ -117,36 +131,40 @@ export function prepare(): Prepared | undefined {
   const fd = Number(fdText);
   if (!Number.isInteger(fd) || fd < 3) throw new BootstrapError(`TSMPI_BOOTSTRAP_FD=${fdText} is not an inherited descriptor`);
   const lifeline = new net.Socket({ fd, readable: true, writable: true });
-  // Unreferenced: a program that never calls init() must still exit. init() references it while it waits.
+  // Unreferenced: a program that never calls init() must still exit.
   lifeline.unref();
+  // The lifeline holds from process start: when the launcher goes, so does this rank.
+  lifeline.on('close', () => {
+    if (!prepared.finalized) {
+      warn('the launcher is gone; exiting');
+      process.exit(1);
+    }
+  });
+  lifeline.on('error', () => undefined);
+  installFatalReport(fd);
   const keyPair = generateKeyPair();
   const bootstrap = readBootstrap(lifeline);
   keyPair.catch(() => undefined);
   bootstrap.catch(() => undefined);
-  shared[PREPARED] = { fd, lifeline, bootstrap, keyPair };
-  return shared[PREPARED];
+  const prepared: Prepared = { fd, lifeline, bootstrap, keyPair, finalized: false };
+  shared[PREPARED] = prepared;
+  return prepared;
 }
 
 async function start(): Promise<Communicator> {
+  const misconfigured = configurationError();
+  if (misconfigured !== undefined) throw misconfigured;
   const ready = prepare();
+  finalizeAtExit(ready?.fd);
   if (ready === undefined) {
     const transport = new MemoryJob(1).transport(0);
     const world = new Communicator(new Engine(transport), 0, () => finalized);
     state = { world, transport, clients: [] };
     return world;
   }
-  const { fd, lifeline, keyPair } = ready;
-  lifeline.ref();
+  const { lifeline, keyPair } = ready;
   const bootstrap = await ready.bootstrap;
   setLogRank(bootstrap.rank);
-  installFatalReport(fd);
-  lifeline.on('close', () => {
-    if (!finalized) {
-      warn('the launcher is gone; exiting');
-      process.exit(1);
-    }
-  });
-  lifeline.unref();
 
   const keys = await keyPair;
   const enrollClient = new grpc.Client(
@@ -164,9 +182,9 @@ async function start(): Promise<Communicator> {
     size: bootstrap.size,
     tls,
     bindHost: bootstrap.bindHost,
-    onSecurityEvent: (peer, reason) => {
-      warn(`security: refused ${peer}: ${reason}`);
-      session.call?.write({ security: { peer, reason } });
+    // The launcher prints what it is told.
+    onSecurityEvent: (peer, reason, unauthenticated) => {
+      session.call?.write({ security: { peer, reason, unauthenticated } });
     },
   });
   const sessionClient = new grpc.Client(
@@ -303,6 +321,8 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
         fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
+      } else if (event.peerFinalizing) {
+        transport.peerFinalizing(event.peerFinalizing.rank);
       } else if (event.allFinalized) {
         fence.release();
       }
@@ -311,7 +331,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
       clearTimeout(timer);
       if (!joined) reject(new BootstrapError(`coordinator session failed: ${error.details}`, { cause: error }));
       else if (!finalized) {
-        warn(`lost the coordinator: ${error.details}; exiting`);
+        warn(`lost the coordinator (${error.details}); exiting`);
         process.exit(1);
       }
     });
@@ -319,39 +339,80 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
   });
 }
 
+/**
+ * Under a launcher, an error nobody catches is reported to the launcher,
+ * which prints it last, with the rank, as the job's cause (or, for a
+ * `PeerFailedError`, as a consequence of another rank's failure); the rank
+ * then exits with status 1, as Node does. A program that handles
+ * `uncaughtException` itself keeps that to itself. When the launcher cannot
+ * be told, the error is printed here, as Node would.
+ */
 function installFatalReport(fd: number): void {
-  process.on('uncaughtExceptionMonitor', (error, origin) => {
-    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const report: FatalReport = { type: 'fatal', message: `${what}: ${message}` };
-    try {
-      writeSync(fd, `${JSON.stringify(report)}\n`);
-    } catch {
-      // The launcher is gone; nothing to report to.
-    }
+  process.on('uncaughtException', (error, origin) => {
+    if (process.listenerCount('uncaughtException') > 1) return; // the program's own handler decides
+    fatal(fd, error, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception');
   });
 }
 
+/** Reports `error` to the launcher (or prints it, when the launcher cannot be told) and exits with status 1. */
+function fatal(fd: number, error: unknown, what: string): never {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line) && !line.includes('node:internal')) : [];
+  const report: FatalReport = { type: 'fatal', message: `${what}: ${message}`, stack: frames.join('\n'), consequence: (error as { code?: unknown } | null)?.code === 'ERR_TSMPI_PEER_FAILED' };
+  try {
+    writeSync(fd, `${JSON.stringify(report)}\n`);
+  } catch {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  }
+  process.exit(1);
+}
+
 /**
- * Leaves the job (MPI_Finalize): waits until every rank has called it, then
- * closes every connection so the process can exit. Every rank must call it.
+ * Finalizes a program that ends without calling {@link finalize} (as mpi4py
+ * does at exit): `beforeExit` comes once nothing the program started is
+ * pending. A rank still owed a message or a collective by this one learns
+ * that nothing more comes from it, and fails, naming it.
+ */
+function finalizeAtExit(fd: number | undefined): void {
+  process.on('beforeExit', () => {
+    if (state === undefined || finalized || leaving !== undefined) return;
+    finalize().catch((error: unknown) => {
+      if (fd !== undefined) fatal(fd, error, 'finalize at exit');
+      warn(`finalize at exit failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    });
+  });
+}
+
+let leaving: Promise<void> | undefined;
+
+/**
+ * Leaves the job (MPI_Finalize): hands over this rank's last messages, tells
+ * the other ranks that nothing more comes from it, waits until every rank has
+ * called it, then closes every connection. A program that ends without
+ * calling it is finalized at exit.
  * @throws NotInitializedError before `init()`; PeerFailedError if a rank died first.
  */
-export async function finalize(): Promise<void> {
-  if (finalized) return;
-  if (state === undefined) throw new NotInitializedError('finalize');
+export function finalize(): Promise<void> {
+  if (finalized) return Promise.resolve();
+  if (state === undefined) return Promise.reject(new NotInitializedError('finalize'));
   const s = state;
-  if (s.session !== undefined && s.fence !== undefined) {
-    s.session.write({ finalize: {} });
-    await s.fence.done;
-  } else {
-    await s.world.barrier();
-  }
-  finalized = true;
-  await s.transport.close();
-  s.session?.end();
-  for (const client of s.clients) client.close();
-  s.lifeline?.destroy();
+  leaving ??= held(async () => {
+    if (s.session !== undefined && s.fence !== undefined && s.transport instanceof GrpcTransport) {
+      await s.transport.quiesce();
+      s.session.write({ finalize: {} });
+      await s.fence.done;
+    } else {
+      await s.world.barrier();
+    }
+    finalized = true;
+    if (shared[PREPARED]) shared[PREPARED].finalized = true;
+    await s.transport.close();
+    s.session?.end();
+    for (const client of s.clients) client.close();
+    s.lifeline?.destroy();
+  });
+  return leaving;
 }
 
 /**

@@ -160,7 +160,7 @@ export class Engine implements TransportHandler {
   }
 
   #finishedError(rank: number): PeerFailedError {
-    return new PeerFailedError({ rank, host: this.transport.hostOf(rank), op: 'recv', reason: 'it finalized; no message from it can arrive' });
+    return new PeerFailedError({ rank, host: this.transport.hostOf(rank), op: 'recv', reason: 'it finalized (called finalize() or its program ended), so the message waited for can no longer arrive' });
   }
 
   #failure(rank: number, op: string): PeerFailedError {

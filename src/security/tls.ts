@@ -70,10 +70,53 @@ export function channelCredentials(
       ? { cert: material.certPem, key: material.keyPem }
       : {}),
   });
-  return grpc.credentials.createFromSecureContext(context, {
+  const credentials = grpc.credentials.createFromSecureContext(context, {
     checkServerIdentity: (_host, cert) => {
       const reason = expect(parseIdentity(cert.subjectaltname));
       return reason === undefined ? undefined : new Error(reason);
     },
   });
+  return new UnreferencedCredentials(credentials);
+}
+
+/**
+ * grpc-js's TLS credentials, except that the connections they make never
+ * keep the process alive: a rank's process stays up while one of its
+ * operations is pending (src/keepalive.ts), not because a connection is
+ * open, so that a program whose work is done exits (and is finalized).
+ * grpc-js references a connection whenever a call is active on it, and our
+ * streams are active for the whole job, so the socket's `ref` is disabled.
+ * Built on grpc-js's public `ChannelCredentials` extension point
+ * (`_createSecureConnector`); TLS and its checks are grpc-js's own.
+ */
+class UnreferencedCredentials extends grpc.ChannelCredentials {
+  readonly #inner: grpc.ChannelCredentials;
+
+  constructor(inner: grpc.ChannelCredentials) {
+    super();
+    this.#inner = inner;
+  }
+
+  override _isSecure(): boolean {
+    return this.#inner._isSecure();
+  }
+
+  override _equals(other: grpc.ChannelCredentials): boolean {
+    return other === this;
+  }
+
+  override _createSecureConnector(...args: Parameters<grpc.ChannelCredentials['_createSecureConnector']>): ReturnType<grpc.ChannelCredentials['_createSecureConnector']> {
+    const connector = this.#inner._createSecureConnector(...args);
+    return {
+      connect: async (socket) => {
+        const result = await connector.connect(socket);
+        result.socket.unref();
+        result.socket.ref = () => result.socket;
+        return result;
+      },
+      waitForReady: () => connector.waitForReady(),
+      getCallCredentials: () => connector.getCallCredentials(),
+      destroy: () => connector.destroy(),
+    };
+  }
 }

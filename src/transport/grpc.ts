@@ -55,8 +55,12 @@ export interface GrpcTransportOptions {
   tls: TlsMaterial;
   /** Interface to listen on, e.g. `127.0.0.1`. The port is chosen by the OS. */
   bindHost: string;
-  /** Called when a connection is refused for a security reason. */
-  onSecurityEvent(peer: string, reason: string): void;
+  /**
+   * Called when a connection is refused for a security reason;
+   * `unauthenticated`: it closed before authenticating (which a peer that dies
+   * during its handshake does too).
+   */
+  onSecurityEvent(peer: string, reason: string, unauthenticated: boolean): void;
 }
 
 type ServerCall = grpc.ServerDuplexStream<Buffer, Buffer>;
@@ -88,9 +92,11 @@ class OutLink {
   seq = 0;
   /** Serializes whole messages so chunks of two messages never interleave. */
   tail: Promise<void> = Promise.resolve();
+  /** Messages queued and not yet handed over to grpc-js. */
+  handingOver = 0;
   nextRndvId = 0;
   /** Rendezvous messages announced (RTS) whose payload the receiver has not yet had. */
-  readonly rendezvous = new Map<number, { envelope: Envelope; payload: Uint8Array; resolve(): void; reject(error: Error): void }>();
+  readonly rendezvous = new Map<number, { envelope: Envelope; payload: Uint8Array; sent: Promise<void>; resolve(): void; reject(error: Error): void }>();
   readonly #waiters: Array<{ resolve(call: ServerCall): void; reject(error: Error): void }> = [];
 
   ready(timeoutMs: number, onTimeout: () => Error): Promise<ServerCall> {
@@ -194,6 +200,8 @@ export class GrpcTransport implements Transport {
   readonly #failures = new Map<number, Error>();
   /** Rendezvous payloads this rank asked for (CTS sent), by peer, then rendezvous id. */
   readonly #fetches = new Map<number, Map<number, PendingFetch>>();
+  /** finalize() has begun: this rank sends nothing more, and its data streams have ended. */
+  #quiescing = false;
   #closing = false;
 
   private constructor(options: GrpcTransportOptions, server: grpc.Server) {
@@ -228,6 +236,8 @@ export class GrpcTransport implements Transport {
       listener.once('error', (error) => reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })));
       listener.listen(0, options.bindHost, () => resolve((listener.address() as net.AddressInfo).port));
     });
+    // The runtime's handles never keep the process alive; pending operations do (keepalive.ts).
+    transport.#listener.unref();
     const host = options.bindHost.includes(':') ? `[${options.bindHost}]` : options.bindHost;
     transport.#address = `${host}:${port}`;
     return transport;
@@ -235,11 +245,12 @@ export class GrpcTransport implements Transport {
 
   #onConnection(socket: net.Socket): void {
     socket.setNoDelay(true); // no Nagle delay on small messages: latency is a feature
+    socket.unref(); // pending operations keep the process alive, never a connection (keepalive.ts)
     const from = peerKey(socket.remoteAddress, socket.remotePort);
     this.#unauthenticated.add(from);
     socket.once('close', () => {
       if (this.#unauthenticated.delete(from) && !this.#closing) {
-        this.#report(from, 'connection closed before it authenticated (no certificate of this job, or a failed TLS 1.3 handshake)');
+        this.#report(from, 'connection closed before it authenticated (no certificate of this job, or a failed TLS 1.3 handshake)', true);
       }
     });
     this.#injector?.injectConnection(socket);
@@ -262,9 +273,9 @@ export class GrpcTransport implements Transport {
     return this.#peers[rank]?.host ?? 'unknown host';
   }
 
-  #report(peer: string, reason: string): void {
+  #report(peer: string, reason: string, unauthenticated = false): void {
     debug('transport', `security: refused ${peer}: ${reason}`);
-    this.#options.onSecurityEvent(peer, reason);
+    this.#options.onSecurityEvent(peer, reason, unauthenticated);
   }
 
   // -- serving side: accepting a peer's Attach stream ---------------------
@@ -295,6 +306,11 @@ export class GrpcTransport implements Transport {
       if (hello.jobId !== this.#options.jobId) return refuse(`rank ${peer} claims job ${hello.jobId}`);
       if (hello.rank !== peer) return refuse(`certificate of rank ${peer} claims to be rank ${hello.rank}`);
       if (hello.destRank !== this.rank) return refuse(`rank ${peer} meant to reach rank ${hello.destRank}`);
+      if (this.#quiescing) {
+        // This rank is finalizing: nothing more will come from it on this stream.
+        call.end();
+        return;
+      }
       const link = this.#outLink(peer);
       if (link.call !== undefined) return refuse(`rank ${peer} is already attached`);
       this.#serverCalls.add(call);
@@ -304,7 +320,7 @@ export class GrpcTransport implements Transport {
       const stopSends = (reason: string): void =>
         link.fail(new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'send', reason }));
       call.on('cancelled', () => stopSends('its connection was cancelled'));
-      call.on('error', (error: Error) => stopSends(`connection error: ${error.message}`));
+      call.on('error', (error: Error) => stopSends(connectionFailure(error)));
       // The peer half-closed the stream it dialled: it is finalizing. Its
       // last messages may still be in flight on the other connection, so
       // this is not a failure; sends to it now fail.
@@ -372,7 +388,8 @@ export class GrpcTransport implements Transport {
         this.#report(endpoint.address, reason);
         this.#lost(peer, reason, new AuthenticationError(endpoint.address, reason, { cause: error }));
       } else {
-        this.#lost(peer, `connection error: ${error.details || error.message}`, error);
+        debug('transport', `connection to rank ${peer} at ${endpoint.address} failed: ${error.details || error.message}`);
+        this.#lost(peer, connectionFailure(error), error);
       }
     });
     // The peer ended the stream that carries its messages to us: all of them have arrived.
@@ -442,7 +459,9 @@ export class GrpcTransport implements Transport {
     if (payload.byteLength <= config.eagerBytes) return this.#enqueue(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0 }, payload);
     // Rendezvous: announce the message (RTS); its payload goes when the receiver asks (CTS).
     const rndvId = link.nextRndvId++;
-    const sent = new Promise<void>((resolve, reject) => link.rendezvous.set(rndvId, { envelope, payload, resolve, reject }));
+    let settle!: { resolve(): void; reject(error: Error): void };
+    const sent = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    link.rendezvous.set(rndvId, { envelope, payload, sent, ...settle });
     const announced = this.#enqueue(dest, { ...envelope, rndv: Rendezvous.RTS, rndvId }, EMPTY, payload.byteLength);
     announced.catch((error: unknown) => this.#settleRendezvous(link, rndvId, error as Error));
     return sent;
@@ -507,6 +526,7 @@ export class GrpcTransport implements Transport {
   #enqueue(dest: number, envelope: Omit<WireEnvelope, 'seq' | 'payloadBytes'>, payload: Uint8Array, payloadBytes = payload.byteLength): Promise<void> {
     const link = this.#outLink(dest);
     let consumed!: Promise<void>;
+    link.handingOver++;
     const handOver = link.tail.then(async () => {
       const call = await link.ready(
         config.connectTimeoutMs,
@@ -521,8 +541,32 @@ export class GrpcTransport implements Transport {
       const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes };
       consumed = (await writeMessage(call, wire, payload, config.chunkBytes, () => link.failure)).consumed;
     });
-    link.tail = handOver.catch(() => undefined);
+    link.tail = handOver.catch(() => undefined).finally(() => link.handingOver--);
     return handOver.then(() => consumed);
+  }
+
+  /**
+   * Ends this rank's sending (finalize): waits until every queued message is
+   * handed over and every rendezvous message has been fetched, then ends the
+   * streams that carry this rank's messages, so that each peer learns, in
+   * order after the last of them, that nothing more comes from this rank.
+   */
+  async quiesce(): Promise<void> {
+    const links = (): OutLink[] => [...this.#out.values()];
+    while (links().some((link) => link.handingOver > 0 || link.rendezvous.size > 0)) {
+      await Promise.all(links().flatMap((link) => [link.tail, ...[...link.rendezvous.values()].map((r) => r.sent.catch(() => undefined))]));
+    }
+    this.#quiescing = true;
+    for (const call of this.#serverCalls) call.end();
+  }
+
+  /**
+   * The coordinator says `peer` has begun finalize. Its messages to this rank
+   * travel on the stream this rank dialled, which it ends after the last one;
+   * without such a stream nothing from it can still arrive.
+   */
+  peerFinalizing(peer: number): void {
+    if (!this.#dialled.has(peer) && !this.#failures.has(peer) && !this.#closing) this.#handler?.peerFinished(peer);
   }
 
   async close(): Promise<void> {
@@ -561,6 +605,26 @@ interface PendingFetch {
   byteLength: number;
   resolve(bytes: Uint8Array): void;
   reject(error: Error): void;
+}
+
+/** System error codes grpc-js passes on in its details, in plain words. */
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+};
+
+/** Why a connection failed, in plain words; grpc-js's own text goes to `TSMPI_DEBUG=transport` only. */
+function connectionFailure(error: Error & { details?: string }): string {
+  const text = `${error.details ?? ''} ${error.message}`;
+  const code = /\b(E[A-Z]{3,})\b/.exec(text)?.[1];
+  if (code !== undefined) return SOCKET_ERRORS[code] ?? `connection failed (${code})`;
+  if (/dropped|GOAWAY|closed/i.test(text)) return 'connection dropped';
+  if (/cancel/i.test(text)) return 'connection cancelled';
+  return 'connection failed';
 }
 
 /** The `address:port` form grpc-js's `getPeer()` uses. */
