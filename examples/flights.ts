@@ -1,6 +1,6 @@
 // Per-hour flight-delay statistics over 200k real flights (vega-datasets),
 // computed by every rank on its shard and combined with collectives:
-//   npx tsmpirun -n 4 examples/flights.ts
+//   npx --no -- tsmpirun -n 4 examples/flights.ts
 import { finalize, init, MAX, SUM } from 'tsmpi';
 import { formatTable, loadFlights, partialStats } from './flights-stats.js';
 

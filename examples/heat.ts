@@ -2,7 +2,7 @@
 // the ranks: halo rows are exchanged with sendrecv, convergence is an
 // allreduce(MAX) of the largest change, row sums are gathered with gatherv
 // and probe values broadcast from the ranks that own them.
-//   npx tsmpirun -n 4 examples/heat.ts
+//   npx --no -- tsmpirun -n 4 examples/heat.ts
 import { finalize, init, MAX, PROC_NULL } from 'tsmpi';
 import { MAX_ITERATIONS, N, TOLERANCE, newBlock, rowRange, rowSums, summary, sweep } from './heat-core.js';
 

@@ -1,7 +1,7 @@
 // Data-parallel training: every rank holds a shard of the iris training set,
 // computes its gradient sums, and an allreduce(SUM) gives every rank the same
 // full-batch gradient, so all ranks take identical steps.
-//   npx tsmpirun -n 4 examples/train-iris.ts
+//   npx --no -- tsmpirun -n 4 examples/train-iris.ts
 import { finalize, init, SUM } from 'tsmpi';
 import { accuracy, EPOCHS, featureSums, gradientSums, LEARNING_RATE, loadIris, PARAMS, standardizer, type Sample } from './iris-core.js';
 

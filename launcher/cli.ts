@@ -6,13 +6,21 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { closest } from 'fastest-levenshtein';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { checkEnvironment } from '../src/environment.js';
 import { backendInfo } from '../src/reduce/native.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
+
+/** A command line tsmpirun cannot run: printed as `tsmpirun: <message>`, exit status 2. */
+class UsageError extends Error {}
+
+/** Options that take a value, in every spelling (so that their value is not taken for the program). */
+const VALUE_OPTIONS = ['-n', '-np', '--np', '-x', '--timeout', '--bind-host'];
 
 /** `-np` is the traditional spelling; yargs would read it as `-n -p`. */
 function normalize(argv: string[]): string[] {
@@ -24,11 +32,22 @@ function normalize(argv: string[]): string[] {
     else out.push(arg);
     if (!seenProgram && !arg.startsWith('-')) {
       const prev = argv[i - 1];
-      const takesValue = prev !== undefined && ['-n', '--np', '-np', '-x', '--timeout', '--bind-host'].includes(prev);
-      if (!takesValue) seenProgram = true;
+      if (prev === undefined || !VALUE_OPTIONS.includes(prev)) seenProgram = true;
     }
   }
   return out;
+}
+
+/** A coerce function for an option whose value must be a positive integer (or, with `fraction`, a positive number). */
+function positive(flag: string, fraction = false) {
+  return (raw: unknown): number | undefined => {
+    if (raw === undefined) return undefined;
+    const text = String(Array.isArray(raw) ? raw.at(-1) : raw);
+    const value = Number(text);
+    const ok = text.trim() !== '' && Number.isFinite(value) && value > 0 && (fraction || Number.isSafeInteger(value));
+    if (!ok) throw new UsageError(`${flag} ${text}: expected a positive ${fraction ? 'number' : 'integer'}`);
+    return value;
+  };
 }
 
 function reductions(): string {
@@ -46,32 +65,68 @@ function info(): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** Every name yargs may put in argv for the options below, with the flag a user would type. */
+function knownKeys(options: Record<string, { alias?: readonly string[]; describe: string }>): Map<string, string> {
+  const known = new Map<string, string>([['_', ''], ['$0', ''], ['help', '--help'], ['h', '-h'], ['version', '--version']]);
+  for (const [name, { alias = [] }] of Object.entries(options)) {
+    for (const key of [name, ...alias]) {
+      const flag = key.length === 1 ? `-${key}` : `--${key}`;
+      known.set(key, flag);
+      known.set(key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), flag);
+    }
+  }
+  known.set('bundle', '--bundle').set('no-bundle', '--no-bundle');
+  return known;
+}
+
+const OPTIONS = {
+  n: { alias: ['np'], requiresArg: true, describe: 'number of ranks to start (default 1)', coerce: positive('-n') },
+  x: { type: 'string', describe: 'export VAR (from this environment) or VAR=value to every rank; repeatable' },
+  'tag-output': { type: 'boolean', default: false, describe: 'prefix every output line with [rank]' },
+  timeout: { requiresArg: true, describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})`, coerce: positive('--timeout', true) },
+  oversubscribe: { type: 'boolean', default: false, describe: 'accepted for mpirun compatibility: more ranks than cores is always allowed' },
+  'bind-host': { type: 'string', default: '127.0.0.1', describe: 'interface the ranks listen on', hidden: true },
+  bundle: {
+    type: 'boolean',
+    default: true,
+    describe: 'compile a TypeScript program once, in the launcher, with esbuild; --no-bundle runs it under tsx in every rank',
+  },
+  info: { type: 'boolean', default: false, describe: 'print the runtime configuration and exit' },
+} as const;
+
 async function main(): Promise<number> {
   const parser = yargs(normalize(hideBin(process.argv)))
     .scriptName('tsmpirun')
+    .locale('en')
     .usage('$0 [options] <program> [args...]\n\nStarts <program> as an SPMD job of -n ranks over mutual-TLS gRPC.')
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': false })
-    .option('n', { alias: ['np'], type: 'number', describe: 'number of ranks to start', default: 1 })
-    .option('x', {
-      type: 'string',
-      describe: 'export VAR (from this environment) or VAR=value to every rank; repeatable',
+    .options(OPTIONS)
+    .check((argv) => {
+      // Unknown options, with the closest known one (yargs' strict mode suggests commands only).
+      const known = knownKeys(OPTIONS);
+      for (const key of Object.keys(argv)) {
+        if (known.has(key)) continue;
+        const flag = key.length === 1 ? `-${key}` : `--${key}`;
+        const flags = [...new Set([...known.values()].filter(Boolean))];
+        throw new UsageError(`unknown option ${flag} (did you mean ${closest(flag, flags)}?)`);
+      }
+      return true;
     })
-    .option('tag-output', { type: 'boolean', default: false, describe: 'prefix every output line with [rank]' })
-    .option('timeout', { type: 'number', describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})` })
-    .option('oversubscribe', { type: 'boolean', default: false, describe: 'accepted for mpirun compatibility: more ranks than cores is always allowed' })
-    .option('bind-host', { type: 'string', default: '127.0.0.1', describe: 'interface the ranks listen on', hidden: true })
-    .option('bundle', {
-      type: 'boolean',
-      default: true,
-      describe: 'compile a TypeScript program once, in the launcher, with esbuild; --no-bundle runs it under tsx in every rank',
-    })
-    .option('info', { type: 'boolean', default: false, describe: 'print the runtime configuration and exit' })
     .version(pkg.version)
     .alias('h', 'help')
-    .strict()
-    .exitProcess(false);
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad command line');
+    });
 
-  const argv = await parser.parse();
+  let argv;
+  try {
+    argv = await parser.parse();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`tsmpirun: ${error.message} (try --help)\n`);
+    return 2;
+  }
   if (argv.help || argv.version) return 0;
   if (argv.info) {
     info();
@@ -86,14 +141,11 @@ async function main(): Promise<number> {
     process.stderr.write(`tsmpirun: cannot find the program ${program}\n`);
     return 2;
   }
-  const np = argv.n;
-  if (!Number.isSafeInteger(np) || np < 1) {
-    process.stderr.write(`tsmpirun: -n ${np}: the number of ranks must be a positive integer\n`);
-    return 2;
-  }
-  if (argv.timeout !== undefined && !(argv.timeout > 0)) {
-    process.stderr.write(`tsmpirun: --timeout ${argv.timeout}: must be a positive number of seconds\n`);
-    return 2;
+  const late = rest.findIndex((arg, i) => ['-n', '-np', '--np'].includes(arg) && /^\d+$/.test(rest[i + 1] ?? ''));
+  if (late >= 0 && argv.n === undefined) {
+    process.stderr.write(
+      `tsmpirun: warning: ${rest[late]} ${rest[late + 1]} comes after the program, so it is passed to the program and 1 rank starts; put tsmpirun's options first: tsmpirun ${rest[late]} ${rest[late + 1]} ${program} ...\n`,
+    );
   }
   const env: Record<string, string> = {};
   const exports = argv.x === undefined ? [] : ([] as string[]).concat(argv.x);
@@ -107,8 +159,15 @@ async function main(): Promise<number> {
     const value = eq < 0 ? process.env[name] : spec.slice(eq + 1);
     if (value !== undefined) env[name] = value;
   }
+  // The ranks' settings are checked here, before any rank starts.
+  const { problems, unknown, settings } = checkEnvironment({ ...process.env, ...env });
+  for (const name of unknown) process.stderr.write(`tsmpirun: warning: ${name} is not a tsmpi setting (did you mean ${closest(name, settings)}?)\n`);
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`tsmpirun: ${problem.message}\n`);
+    return 2;
+  }
   return runJob({
-    np,
+    np: argv.n ?? 1,
     program,
     args: rest,
     env,

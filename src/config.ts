@@ -1,10 +1,16 @@
 /**
  * The runtime's one typed configuration object (like mpi4py's `rc`). Each
  * field may be overridden by the `TSMPI_*` environment variable named in its
- * doc; this file is the one place where they are documented.
+ * doc; this file is the one place where they are documented (the collective
+ * thresholds and algorithms are in `collectives/tuning.ts`).
+ *
+ * A malformed variable never throws at import: its default is used and the
+ * problem is kept as a {@link ConfigurationError}, which `init()` raises and
+ * `tsmpirun` reports before it starts any rank.
  *
  * @packageDocumentation
  */
+import { ConfigurationError } from './errors.js';
 
 /** Runtime settings. */
 export interface Config {
@@ -24,32 +30,82 @@ export interface Config {
   connectTimeoutMs: number;
   /** How long `init()` waits for the whole job to register, ms. `TSMPI_INIT_TIMEOUT_MS`, default 60000. */
   initTimeoutMs: number;
-  /** Debug channels to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
+  /** How long a collective waits before asking its peer which call it made, ms. `TSMPI_COLL_CHECK_MS`, default 3000. */
+  collCheckMs: number;
+  /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
 
-function intFromEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`${name}=${raw}: expected an integer >= ${min}`);
+/** The debug areas `TSMPI_DEBUG` accepts. */
+export const DEBUG_AREAS = ['transport', 'wireup', 'collective', 'all'] as const;
+
+/** Instruction sets `TSMPI_NATIVE_ISA` may name (the addon knows which of them this CPU runs). */
+export const NATIVE_ISAS = ['avx512', 'avx512-zmm', 'avx2', 'sse2', 'neon', 'scalar'] as const;
+
+/** Reads settings from an environment, collecting what is malformed instead of throwing. */
+export class SettingsReader {
+  readonly problems: ConfigurationError[] = [];
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.#env = env;
   }
-  return value;
+
+  /** The raw value of `name`; `undefined` when unset or empty. */
+  raw(name: string): string | undefined {
+    const value = this.#env[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** An integer >= `min` (and <= `max`), or `fallback`. */
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (/^\s*[+-]?\d+\s*$/.test(raw) && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+    this.problems.push(new ConfigurationError(name, raw, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`));
+    return fallback;
+  }
+
+  /** One of `choices`, or `undefined` when unset (or malformed). */
+  choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    if ((choices as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(new ConfigurationError(name, raw, `one of ${choices.join(', ')}`));
+    return undefined;
+  }
+
+  /** A comma-separated subset of `choices`. */
+  list<T extends string>(name: string, choices: readonly T[]): Set<T> {
+    const raw = this.raw(name);
+    const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = items.filter((item) => !(choices as readonly string[]).includes(item));
+    if (raw !== undefined && unknown.length > 0) this.problems.push(new ConfigurationError(name, raw, `a comma-separated list of ${choices.join(', ')}`));
+    return new Set(items.filter((item): item is T => (choices as readonly string[]).includes(item)));
+  }
 }
 
-/** Reads the configuration from the environment. Throws `RangeError` on a malformed variable. */
-export function loadConfig(): Config {
+/** Reads the configuration from `env`; malformed variables keep their defaults and are added to `reader.problems`. */
+export function loadConfig(reader: SettingsReader = new SettingsReader(process.env)): Config {
+  reader.choice('TSMPI_NATIVE', ['0', '1']);
+  reader.choice('TSMPI_NATIVE_ISA', NATIVE_ISAS);
   return {
-    chunkBytes: intFromEnv('TSMPI_CHUNK_BYTES', 1 << 20, 1024),
-    eagerBytes: intFromEnv('TSMPI_EAGER_BYTES', 1 << 20, 0),
-    maxMessageBytes: intFromEnv('TSMPI_MAX_MESSAGE_BYTES', 2 ** 31, 1),
-    flowControlWindow: intFromEnv('TSMPI_FLOW_CONTROL_WINDOW', 1 << 20, 65535),
-    connectTimeoutMs: intFromEnv('TSMPI_CONNECT_TIMEOUT_MS', 30_000, 1),
-    initTimeoutMs: intFromEnv('TSMPI_INIT_TIMEOUT_MS', 60_000, 1),
-    debug: new Set((process.env.TSMPI_DEBUG ?? '').split(',').filter(Boolean)),
+    chunkBytes: reader.int('TSMPI_CHUNK_BYTES', 1 << 20, 1024),
+    eagerBytes: reader.int('TSMPI_EAGER_BYTES', 1 << 20, 0),
+    maxMessageBytes: reader.int('TSMPI_MAX_MESSAGE_BYTES', 2 ** 31, 1),
+    flowControlWindow: reader.int('TSMPI_FLOW_CONTROL_WINDOW', 1 << 20, 65535, 2 ** 31 - 1),
+    connectTimeoutMs: reader.int('TSMPI_CONNECT_TIMEOUT_MS', 30_000, 1),
+    initTimeoutMs: reader.int('TSMPI_INIT_TIMEOUT_MS', 60_000, 1),
+    collCheckMs: reader.int('TSMPI_COLL_CHECK_MS', 3000, 10),
+    debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }
 
+const reader = new SettingsReader(process.env);
+
 /** The configuration in force for this process. */
-export const config: Config = loadConfig();
+export const config: Config = loadConfig(reader);
+
+/** What is malformed in this process's `TSMPI_*` settings read by this module. */
+export const configProblems: readonly ConfigurationError[] = reader.problems;

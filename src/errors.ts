@@ -23,6 +23,7 @@ export type MpiErrorCode =
   | 'ERR_TSMPI_ABORTED'
   | 'ERR_TSMPI_TRANSPORT'
   | 'ERR_TSMPI_BOOTSTRAP'
+  | 'ERR_TSMPI_CONFIG'
   | 'ERR_TSMPI_COLLECTIVE_MISMATCH';
 
 /** Base class of every tsmpi error. */
@@ -137,5 +138,25 @@ export class TransportError extends MpiError {
 export class BootstrapError extends MpiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_TSMPI_BOOTSTRAP', message, options);
+  }
+}
+
+/**
+ * A `TSMPI_*` environment variable has a value tsmpi cannot use. Raised by
+ * `init()` (and by `tsmpirun` before it starts any rank), never at import.
+ */
+export class ConfigurationError extends MpiError {
+  /** The variable, e.g. `TSMPI_CHUNK_BYTES`. */
+  readonly variable: string;
+  /** Its value as found. */
+  readonly value: string;
+  /** What it accepts, e.g. `an integer >= 1024`. */
+  readonly accepted: string;
+
+  constructor(variable: string, value: string, accepted: string) {
+    super('ERR_TSMPI_CONFIG', `${variable}=${value}: expected ${accepted}`);
+    this.variable = variable;
+    this.value = value;
+    this.accepted = accepted;
   }
 }

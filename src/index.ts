@@ -60,5 +60,6 @@ export {
   AbortedError,
   TransportError,
   BootstrapError,
+  ConfigurationError,
   type MpiErrorCode,
 } from './errors.js';

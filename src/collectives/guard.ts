@@ -16,6 +16,7 @@
  * Control traffic uses the communicator's control context and never
  * matches user or collective messages.
  */
+import { config } from '../config.js';
 import { MpiError } from '../errors.js';
 import type { Engine, Received } from '../p2p/engine.js';
 import { decodePayload, encodePayload } from '../p2p/payload.js';
@@ -24,13 +25,6 @@ import { CollectiveMismatchError, describeSignature, signatureMismatch, type Sig
 
 const TAG_MODULUS = 2 ** 31;
 const LOG_SIZE = 1024;
-
-function checkIntervalMs(): number {
-  const raw = process.env.TSMPI_COLL_CHECK_MS;
-  const value = raw === undefined || raw === '' ? 3000 : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 10) throw new RangeError(`TSMPI_COLL_CHECK_MS=${raw}: expected an integer >= 10`);
-  return value;
-}
 
 type Control =
   | { t: 'mismatch'; seq: number; mine: string; theirs: string; reason: string }
@@ -44,7 +38,7 @@ export class CollectiveGuard {
   readonly #rank: number;
   readonly #collContext: number;
   readonly #controlContext: number;
-  readonly #checkMs = checkIntervalMs();
+  readonly #checkMs = config.collCheckMs;
   #next = 0;
   /** Signatures of recent calls, by sequence number, and whether each completed. */
   readonly #log = new Map<number, { sig: Signature; done: boolean }>();

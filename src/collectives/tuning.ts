@@ -16,9 +16,16 @@
  * | barrier        | dissemination                                                           |
  * | scan/exscan    | recursive doubling                                                      |
  *
+ * A forced algorithm that cannot serve a call (e.g. `ring` for an allreduce
+ * of one number) is an error when the call asked for it and is ignored,
+ * in favour of the table, when an environment variable did.
+ *
  * Starting points from Thakur, Rabenseifner & Gropp (2005) and MPICH's
  * defaults, moved by measurements on this transport (`npm run bench:tune`).
  */
+
+import { SettingsReader } from '../config.js';
+import { InvalidArgumentError, type ConfigurationError } from '../errors.js';
 
 /** Algorithms by collective. The numbers travel in collective messages. */
 export const Algorithms = {
@@ -76,37 +83,54 @@ const ENV_NAMES: Record<keyof Thresholds, string> = {
   segmentBytes: 'TSMPI_SEGMENT_BYTES',
 };
 
-function fromEnv(): Thresholds {
-  const t = { ...DEFAULTS };
-  for (const key of Object.keys(ENV_NAMES) as Array<keyof Thresholds>) {
-    const raw = process.env[ENV_NAMES[key]];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${ENV_NAMES[key]}=${raw}: expected a non-negative integer`);
-    t[key] = value;
-  }
-  if (t.segmentBytes < 1024) throw new RangeError('TSMPI_SEGMENT_BYTES must be at least 1024');
-  return t;
+/** The environment variable that forces an algorithm of `collective`, e.g. `TSMPI_ALLREDUCE_ALGORITHM`. */
+export function algorithmVariable(collective: keyof typeof Algorithms): string {
+  return `TSMPI_${collective.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_ALGORITHM`;
 }
 
+/** Reads thresholds and forced algorithms from `reader`'s environment; malformed values keep their defaults and are kept as problems. */
+export function loadTuning(reader: SettingsReader): { thresholds: Thresholds; forced: Partial<Record<keyof typeof Algorithms, number>> } {
+  const t = { ...DEFAULTS };
+  for (const key of Object.keys(ENV_NAMES) as Array<keyof Thresholds>) t[key] = reader.int(ENV_NAMES[key], DEFAULTS[key], key === 'segmentBytes' ? 1024 : 0);
+  const forced: Partial<Record<keyof typeof Algorithms, number>> = {};
+  for (const collective of Object.keys(Algorithms) as Array<keyof typeof Algorithms>) {
+    const table = Algorithms[collective] as Record<string, number>;
+    const name = reader.choice(algorithmVariable(collective), Object.keys(table));
+    if (name !== undefined) forced[collective] = table[name];
+  }
+  return { thresholds: t, forced };
+}
+
+const reader = new SettingsReader(process.env);
+const tuning = loadTuning(reader);
+
 /** The thresholds in force. */
-export const thresholds: Readonly<Thresholds> = fromEnv();
+export const thresholds: Readonly<Thresholds> = tuning.thresholds;
+
+/** What is malformed in this process's threshold and algorithm variables. */
+export const tuningProblems: readonly ConfigurationError[] = reader.problems;
+
+/** A forced algorithm: its number, and whether the call or the environment forced it. */
+export interface Forced {
+  id: number;
+  /** `call`: the per-call `algorithm` option, an error where it cannot apply; `env`: `TSMPI_<COLLECTIVE>_ALGORITHM`, which applies only where it can. */
+  by: 'call' | 'env';
+}
 
 /**
- * A forced algorithm for `collective`: the per-call option wins, then
+ * The forced algorithm of `collective`: the per-call option wins, then
  * `TSMPI_<COLLECTIVE>_ALGORITHM` (e.g. `TSMPI_ALLREDUCE_ALGORITHM=ring`).
- * Throws `RangeError` for an unknown name.
+ * @throws InvalidArgumentError for an unknown per-call name.
  */
-export function forcedAlgorithm<C extends keyof typeof Algorithms>(collective: C, perCall: string | undefined): number | undefined {
-  const envName = `TSMPI_${collective.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_ALGORITHM`;
-  const name = perCall ?? process.env[envName];
-  if (name === undefined || name === '') return undefined;
+export function forcedAlgorithm<C extends keyof typeof Algorithms>(collective: C, perCall: string | undefined): Forced | undefined {
   const table = Algorithms[collective] as Record<string, number>;
-  const id = table[name];
-  if (id === undefined) {
-    throw new RangeError(`unknown ${collective} algorithm ${JSON.stringify(name)} (from ${perCall !== undefined ? 'the call' : envName}); known: ${Object.keys(table).join(', ')}`);
+  if (perCall !== undefined) {
+    const id = table[perCall];
+    if (id === undefined) throw new InvalidArgumentError('algorithm', `unknown ${collective} algorithm ${JSON.stringify(perCall)}; known: ${Object.keys(table).join(', ')}`);
+    return { id, by: 'call' };
   }
-  return id;
+  const id = tuning.forced[collective];
+  return id === undefined ? undefined : { id, by: 'env' };
 }
 
 /** The name of algorithm `id` of `collective`, for messages. */

@@ -45,6 +45,14 @@ describe('examples', () => {
     }
   });
 
+  it('heat with TSMPI_ALLREDUCE_ALGORITHM=ring uses ring where it can (the convergence check is an allreduce of one number) and still gives the serial result', async () => {
+    const { serialHeat } = await import('../../examples/heat-core.js');
+    const r = await tsmpirun(['-n', '4', 'examples/heat.ts'], { env: { ...process.env, TSMPI_ALLREDUCE_ALGORITHM: 'ring' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(serialHeat());
+  });
+
   it('data-parallel training on iris reaches the accuracy of one rank', async () => {
     const one = await tsmpirun(['-n', '1', 'examples/train-iris.ts']);
     const four = await tsmpirun(['-n', '4', 'examples/train-iris.ts']);

@@ -27,7 +27,7 @@ describe('tsmpirun', () => {
   it('exits with the first failing rank status and names it', async () => {
     const r = await tsmpirun(['-n', '3', 'test/programs/fail-recv.ts']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/tsmpirun: rank 1 \(pid \d+\) exited with code 3/);
+    expect(r.stderr).toMatch(/tsmpirun: rank 1 \(pid \d+, host \S+\) exited with code 3/);
   });
 
   it('rejects a receive from a rank that died with PeerFailedError naming it', async () => {
@@ -35,10 +35,20 @@ describe('tsmpirun', () => {
     expect(r.stdout).toMatch(/rank 0 caught ERR_TSMPI_PEER_FAILED naming rank 1 on \S+ in recv/);
   });
 
-  it('stops the whole job on an uncaught exception and says which rank and why', async () => {
+  it('stops the whole job on an uncaught exception and prints its cause last: the rank, its error and stack, then how many ranks stopped', async () => {
     const r = await tsmpirun(['-n', '4', 'test/programs/crash.ts']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/tsmpirun: rank 2 \(pid \d+\) exited with code 1: (uncaught exception|unhandled rejection): TypeError: boom from rank 2/);
+    const lines = r.stderr.trimEnd().split('\n');
+    const head = lines.findIndex((l) => /^tsmpirun: rank 2 \(pid \d+, host \S+\) failed: (uncaught exception|unhandled rejection): TypeError: boom from rank 2$/.test(l));
+    expect(head, r.stderr).toBeGreaterThanOrEqual(0);
+    // The cause is the last block: its stack frames (the program's line first), then the count of stopped ranks.
+    const block = lines.slice(head + 1);
+    expect(block.at(-1)).toBe('tsmpirun: 3 other ranks stopped');
+    expect(block[0]).toMatch(/^\s+at .*crash\.ts:5:\d+/);
+    for (const frame of block.slice(0, -1)) expect(frame).toMatch(/^\s+at /);
+    // Before it, at most one line for each of the 3 survivors, and no grpc-js internals.
+    expect(head).toBeLessThanOrEqual(3);
+    expect(r.stderr).not.toMatch(/grpc|ECONNREFUSED|Resolution note|PeerFailedError/);
   });
 
   it('ends the job with the code given to abort()', async () => {
@@ -81,7 +91,7 @@ describe('tsmpirun', () => {
   it('accepts -np and --oversubscribe, and reports a non-zero exit of an executable', async () => {
     const r = await tsmpirun(['-np', '2', '--oversubscribe', 'sh', '-c', 'exit $((TSMPI_COMM_WORLD_RANK * 7))']);
     expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/rank 1 \(pid \d+\) exited with code 7/);
+    expect(r.stderr).toMatch(/rank 1 \(pid \d+, host \S+\) exited with code 7/);
   });
 
   it('prefixes lines with --tag-output and never interleaves inside a line', async () => {
@@ -112,7 +122,26 @@ describe('tsmpirun', () => {
   it('fails the job when a rank that called init() exits 0 without finalize()', async () => {
     const r = await tsmpirun(['-n', '2', '--timeout', '30', 'test/programs/no-finalize.ts']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/rank 1 \(pid \d+\) exited with code 0 without calling finalize\(\)/);
+    expect(r.stderr).toMatch(/rank 1 \(pid \d+, host \S+\) exited with code 0 without calling finalize\(\)/);
+  });
+
+  it.each([1, 4])('finalizes a %i-rank program that ends without calling finalize(), and exits 0', async (n) => {
+    const r = await tsmpirun(['-n', String(n), 'test/programs/ends-without-finalize.ts'], { limitMs: 30_000 });
+    expect(r.signal).toBeNull(); // not killed by the limit: it did not hang
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const sum = (n * (n + 1)) / 2;
+    expect(linesWith(r.stdout, 'rank ').sort()).toEqual(Array.from({ length: n }, (_, i) => `${i} sum ${sum}`));
+  });
+
+  it.each([
+    ['recv', /rank 1 \(pid \d+, host \S+\) failed: .*PeerFailedError: recv: rank 0 \(\S+\) failed: it finalized/],
+    ['allreduce', /rank [123] \(pid \d+, host \S+\) failed: .*PeerFailedError: allreduce: rank 0 \(\S+\) failed: it finalized/],
+  ])('fails the job, naming both ranks, when a rank ends while another waits for it in %s', async (op, expected) => {
+    const r = await tsmpirun(['-n', '3', 'test/programs/ends-early.ts', op], { limitMs: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(expected);
   });
 
   it('lets a TypeScript program that never calls init() exit normally', async () => {
@@ -155,12 +184,41 @@ describe('tsmpirun', () => {
     }
   });
 
-  it('refuses bad options with a clear message', async () => {
+  it('refuses bad options with a clear message naming the option and value, and suggests the close option', async () => {
     const r = await tsmpirun(['-n', '0', 'examples/hello.ts']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('-n 0');
+    expect(r.stderr).toContain('tsmpirun: -n 0: expected a positive integer');
+    const four = await tsmpirun(['-n', 'four', 'examples/hello.ts']);
+    expect(four.code).toBe(2);
+    expect(four.stderr).toContain('tsmpirun: -n four: expected a positive integer');
+    const timeout = await tsmpirun(['--timeout', 'soon', 'examples/hello.ts']);
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('tsmpirun: --timeout soon: expected a positive number');
+    const typo = await tsmpirun(['--tag-ouput', '-n', '2', 'examples/hello.ts']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown option --tag-ouput (did you mean --tag-output?)');
     const missing = await tsmpirun(['-n', '2', 'examples/no-such-program.ts']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('tsmpirun: cannot find the program examples/no-such-program.ts');
+  });
+
+  it('warns when -n comes after the program (where it is the program\'s argument, as with mpirun)', async () => {
+    const r = await tsmpirun(['examples/hello.ts', '-n', '2']);
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'hello from rank ')).toHaveLength(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "tsmpirun: warning: -n 2 comes after the program, so it is passed to the program and 1 rank starts; put tsmpirun's options first: tsmpirun -n 2 examples/hello.ts ...",
+    ]);
+  });
+
+  it('refuses a malformed TSMPI_* setting before any rank starts, naming the variable, its value and what it accepts; warns of a misspelt one', async () => {
+    const r = await tsmpirun(['-n', '2', 'examples/hello.ts'], { env: { ...process.env, TSMPI_CHUNK_BYTES: 'lots', TSMPI_ALLREDUCE_ALGORITHM: 'rign' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('tsmpirun: TSMPI_CHUNK_BYTES=lots: expected an integer >= 1024');
+    expect(r.stderr).toContain('tsmpirun: TSMPI_ALLREDUCE_ALGORITHM=rign: expected one of recursive_doubling, rabenseifner, ring');
+    const typo = await tsmpirun(['-n', '1', 'examples/hello.ts'], { env: { ...process.env, TSMPI_EAGER_BYTE: '4096' } });
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain('tsmpirun: warning: TSMPI_EAGER_BYTE is not a tsmpi setting (did you mean TSMPI_EAGER_BYTES?)');
   });
 });

@@ -50,6 +50,11 @@ describe('argument validation', () => {
     expect(MAX.name).toBe('MAX');
   });
 
+  it('refuses a per-call algorithm that cannot serve the call, or an unknown one, naming it', async () => {
+    await expect(c.allreduce(1, { algorithm: 'ring' })).rejects.toMatchObject({ argument: 'algorithm', message: expect.stringContaining('ring reorders operands') });
+    await expect(c.allreduce(new Float64Array(8), { algorithm: 'rign' as 'ring' })).rejects.toMatchObject({ argument: 'algorithm', message: expect.stringContaining('"rign"') });
+  });
+
   it('refuses a scatter whose root data is not one value per rank', async () => {
     await expect(c.scatter([1, 2])).rejects.toMatchObject({ argument: 'data' });
   });
