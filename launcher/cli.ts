@@ -4,14 +4,20 @@
  *
  *   tsmpirun -n 4 [options] program [args...]
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { closest } from 'fastest-levenshtein';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { config } from '../src/config.js';
 import { checkEnvironment } from '../src/environment.js';
 import { backendInfo } from '../src/reduce/native.js';
+import { checkFilter, type InterfaceFilter } from '../src/transport/addresses.js';
+import type { AgentLauncher } from './hosts.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
+import { mapRanks, parseHostList, PlanError, readHostfile, slurmHosts, type HostSpec, type JobMap } from './plan.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -20,7 +26,10 @@ const pkg = require('../../package.json') as { version: string };
 class UsageError extends Error {}
 
 /** Options that take a value, in every spelling (so that their value is not taken for the program). */
-const VALUE_OPTIONS = ['-n', '-np', '--np', '-x', '--timeout', '--bind-host'];
+const VALUE_OPTIONS = [
+  '-n', '-np', '--np', '-x', '--timeout', '-H', '--host', '--hostfile', '--machinefile', '--map-by', '-N', '--npernode',
+  '--launch-agent', '--prefix', '--if-include', '--if-exclude',
+];
 
 /** `-np` is the traditional spelling; yargs would read it as `-n -p`. */
 function normalize(argv: string[]): string[] {
@@ -84,8 +93,16 @@ const OPTIONS = {
   x: { type: 'string', describe: 'export VAR (from this environment) or VAR=value to every rank; repeatable' },
   'tag-output': { type: 'boolean', default: false, describe: 'prefix every output line with [rank]' },
   timeout: { requiresArg: true, describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})`, coerce: positive('--timeout', true) },
-  oversubscribe: { type: 'boolean', default: false, describe: 'accepted for mpirun compatibility: more ranks than cores is always allowed' },
-  'bind-host': { type: 'string', default: '127.0.0.1', describe: 'interface the ranks listen on', hidden: true },
+  oversubscribe: { type: 'boolean', default: false, describe: 'allow more ranks than slots on the hosts given (on this host alone it is always allowed)' },
+  H: { alias: ['host'], type: 'string', requiresArg: true, describe: 'hosts and their slots, h1:2,h2:2 (repeatable); ranks on other hosts start through ssh' },
+  hostfile: { alias: ['machinefile'], type: 'string', requiresArg: true, describe: 'a file of hosts: "h1 slots=4 max_slots=8" (Open MPI) or "h1:4" (MPICH) lines, # comments' },
+  'map-by': { choices: ['slot', 'node'], default: 'slot', describe: "slot: fill each host's slots in turn; node: one rank per host in turn" },
+  N: { alias: ['npernode'], requiresArg: true, describe: 'ranks per host', coerce: positive('-N') },
+  'display-map': { type: 'boolean', default: false, describe: 'print which host each rank runs on before the job starts' },
+  'launch-agent': { type: 'string', requiresArg: true, describe: 'command that runs a command on a host, as ssh does (default: TSMPI_RSH, or ssh)' },
+  prefix: { type: 'string', requiresArg: true, describe: 'where tsmpi is installed on the other hosts (default: where it is here)' },
+  'if-include': { type: 'string', requiresArg: true, describe: 'the only networks ranks use between hosts: CIDRs or interface names, comma-separated' },
+  'if-exclude': { type: 'string', requiresArg: true, describe: 'networks ranks never use between hosts: CIDRs or interface names, comma-separated' },
   bundle: {
     type: 'boolean',
     default: true,
@@ -93,6 +110,58 @@ const OPTIONS = {
   },
   info: { type: 'boolean', default: false, describe: 'print the runtime configuration and exit' },
 } as const;
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The job's hosts: `-H`, `--hostfile`, a Slurm allocation (inside one and
+ * without -H/--hostfile), or this host alone.
+ */
+function chooseHosts(hostList: string[] | undefined, hostfile: string | undefined, np: number | undefined): { hosts: HostSpec[]; source: JobMap['source'] } {
+  if (hostList !== undefined && hostfile !== undefined) throw new PlanError('-H and --hostfile: give one of them');
+  if (hostList !== undefined) return { hosts: parseHostList(hostList), source: 'host list' };
+  if (hostfile !== undefined) return { hosts: readHostfile(hostfile), source: 'hostfile' };
+  const nodelist = process.env.SLURM_JOB_NODELIST;
+  if (process.env.SLURM_JOB_ID !== undefined && nodelist !== undefined) {
+    const expanded = spawnSync('scontrol', ['show', 'hostnames', nodelist], { encoding: 'utf8', timeout: 30_000 });
+    if (expanded.status !== 0) throw new PlanError(`inside Slurm job ${process.env.SLURM_JOB_ID}, \`scontrol show hostnames ${nodelist}\` failed: ${(expanded.stderr || expanded.error?.message || '').trim()}`);
+    return { hosts: slurmHosts(expanded.stdout.split('\n').filter(Boolean), process.env.SLURM_TASKS_PER_NODE ?? '1'), source: 'slurm' };
+  }
+  return { hosts: [{ name: os.hostname(), slots: np ?? 1, maxSlots: Infinity }], source: 'local' };
+}
+
+/**
+ * Agents on other hosts start through ssh (or the launch agent, a command
+ * that runs a command line on a host as ssh does, as Open MPI's
+ * plm_rsh_agent); ssh's own options come from the user's ssh configuration.
+ * The default ssh never prompts (BatchMode): its stdin is the agent's channel.
+ */
+function rshLauncher(command: string | undefined): AgentLauncher {
+  const words = (command ?? 'ssh').trim().split(/\s+/);
+  const [program, ...args] = words as [string, ...string[]];
+  const options = command === undefined ? ['-o', 'BatchMode=yes'] : [];
+  // The remote side is a shell command line: every word of it is quoted.
+  return (host) => ({ command: program, args: [...args, ...options, host], quote: true });
+}
+
+/**
+ * Inside a Slurm allocation: one srun step per host, with the agent as its
+ * one task (Open MPI's Slurm launcher's options). srun's I/O forwarding is not
+ * encrypted: the agent's channel is sealed with munge and then runs over TLS.
+ */
+function srunLauncher(): AgentLauncher {
+  // munged's socket, as Slurm itself is told (AuthInfo=socket=...), or munge's default.
+  const config = spawnSync('scontrol', ['show', 'config'], { encoding: 'utf8', timeout: 30_000 });
+  const socket = /^AuthInfo\s*=.*\bsocket=([^,\s]+)/m.exec(config.stdout ?? '')?.[1];
+  return (host) => ({
+    command: 'srun',
+    args: ['--nodes=1', '--ntasks=1', `--nodelist=${host}`, '--kill-on-bad-exit', '--overlap', '--cpu-bind=none', '--mpi=none', '--unbuffered', '--quiet'],
+    quote: false,
+    seal: { socket },
+  });
+}
 
 async function main(): Promise<number> {
   const parser = yargs(normalize(hideBin(process.argv)))
@@ -166,15 +235,36 @@ async function main(): Promise<number> {
     for (const problem of problems) process.stderr.write(`tsmpirun: ${problem.message}\n`);
     return 2;
   }
+  const network: InterfaceFilter = { include: list(argv['if-include']), exclude: list(argv['if-exclude']) };
+  const malformed = checkFilter(network);
+  if (malformed !== undefined) {
+    process.stderr.write(`tsmpirun: --if-include/--if-exclude: ${malformed}\n`);
+    return 2;
+  }
+  let map;
+  let launcher: AgentLauncher;
+  try {
+    const hosts = chooseHosts(argv.H === undefined ? undefined : ([] as string[]).concat(argv.H), argv.hostfile, argv.n);
+    map = mapRanks(hosts.hosts, hosts.source, { np: argv.n, mapBy: argv['map-by'] as 'slot' | 'node', npernode: argv.N, oversubscribe: argv.oversubscribe });
+    launcher = hosts.source === 'slurm' ? srunLauncher() : rshLauncher(argv['launch-agent'] ?? config.rsh);
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+    process.stderr.write(`tsmpirun: ${error.message}\n`);
+    return 2;
+  }
   return runJob({
-    np: argv.n ?? 1,
+    map,
     program,
     args: rest,
     env,
     tagOutput: argv['tag-output'],
     timeoutSec: argv.timeout,
-    bindHost: argv['bind-host'],
     bundle: argv.bundle,
+    launcher,
+    prefix: argv.prefix,
+    network,
+    displayMap: argv['display-map'],
+    heartbeats: { intervalMs: 1000, timeoutMs: config.hostTimeoutMs },
   });
 }
 

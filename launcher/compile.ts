@@ -22,6 +22,8 @@ import * as esbuild from 'esbuild';
 export interface CompiledProgram {
   /** The bundle to run instead of the program. */
   file: string;
+  /** The package files the bundle imports by absolute path: they must exist on every host of the job. */
+  packages: string[];
   dispose(): Promise<void>;
 }
 
@@ -36,35 +38,38 @@ function loaderFor(file: string): esbuild.Loader {
  * Keeps packages out of the bundle, imported by absolute URL (the file Node
  * itself would load), and gives every bundled module its own `import.meta`.
  */
-const programPlugin: esbuild.Plugin = {
-  name: 'tsmpi-program',
-  setup(build) {
-    const again = Symbol('resolving');
-    build.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.kind === 'entry-point' || args.pluginData === again || path.isAbsolute(args.path)) return undefined;
-      if (isBuiltin(args.path)) return { path: args.path, external: true };
-      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: again });
-      if (resolved.errors.length > 0) return { errors: resolved.errors };
-      return { path: pathToFileURL(resolved.path).href, external: true };
-    });
-    build.onLoad({ filter: SOURCE_RE }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const { code } = await esbuild.transform(source, {
-        loader: loaderFor(args.path),
-        format: 'esm',
-        target: 'node20',
-        sourcefile: args.path,
-        sourcemap: 'inline',
-        define: {
-          'import.meta.url': JSON.stringify(pathToFileURL(args.path).href),
-          'import.meta.filename': JSON.stringify(args.path),
-          'import.meta.dirname': JSON.stringify(path.dirname(args.path)),
-        },
+function programPlugin(packages: Set<string>): esbuild.Plugin {
+  return {
+    name: 'tsmpi-program',
+    setup(build) {
+      const again = Symbol('resolving');
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.kind === 'entry-point' || args.pluginData === again || path.isAbsolute(args.path)) return undefined;
+        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: again });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        packages.add(resolved.path);
+        return { path: pathToFileURL(resolved.path).href, external: true };
       });
-      return { contents: code, loader: 'js', resolveDir: path.dirname(args.path) };
-    });
-  },
-};
+      build.onLoad({ filter: SOURCE_RE }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const { code } = await esbuild.transform(source, {
+          loader: loaderFor(args.path),
+          format: 'esm',
+          target: 'node20',
+          sourcefile: args.path,
+          sourcemap: 'inline',
+          define: {
+            'import.meta.url': JSON.stringify(pathToFileURL(args.path).href),
+            'import.meta.filename': JSON.stringify(args.path),
+            'import.meta.dirname': JSON.stringify(path.dirname(args.path)),
+          },
+        });
+        return { contents: code, loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    },
+  };
+}
 
 /**
  * Bundles `program` (a `.ts`/`.mts`/`.tsx` file) into a private temporary folder.
@@ -74,6 +79,7 @@ export async function compileProgram(program: string): Promise<CompiledProgram> 
   const source = path.resolve(program);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsmpi-program-'));
   const file = path.join(dir, `${path.basename(source).replace(/\.[^.]+$/, '')}.mjs`);
+  const packages = new Set<string>();
   try {
     await esbuild.build({
       entryPoints: [source],
@@ -89,7 +95,7 @@ export async function compileProgram(program: string): Promise<CompiledProgram> 
       mainFields: ['main'],
       conditions: [],
       tsconfigRaw: '{}',
-      plugins: [programPlugin],
+      plugins: [programPlugin(packages)],
       banner: { js: `process.argv[1] = ${JSON.stringify(source)};` },
     });
   } catch (error) {
@@ -99,5 +105,5 @@ export async function compileProgram(program: string): Promise<CompiledProgram> 
     // esbuild's service process is not needed once the bundle is written (left running, it outlives the launcher as a zombie).
     await esbuild.stop();
   }
-  return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
+  return { file, packages: [...packages], dispose: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -23,18 +23,21 @@ export interface CoordinatorEvents {
    * rank that dies during its handshake does too).
    */
   security(rank: number | undefined, peer: string, reason: string, unauthenticated: boolean): void;
+  /** A registered rank's session ended before it finalized (its process died, or its link to the launcher broke). */
+  lost(rank: number, reason: string): void;
 }
 
 /** A registered rank. */
 export interface RankEndpoint {
   rank: number;
-  address: string;
+  addresses: string[];
   host: string;
   pid: number;
+  node: number;
 }
 
 interface RankEventMessage {
-  register?: { address: string; host: string; pid: number };
+  register?: { addresses: string[]; host: string; pid: number; node: number };
   abort?: { code: number; reason: string };
   security?: { peer: string; reason: string; unauthenticated: boolean };
   finalize?: object;
@@ -47,15 +50,18 @@ export class Coordinator {
   readonly ca: JobCa;
   readonly size: number;
   readonly tokens = new BootstrapTokens();
-  /** `host:port` of the enrollment server. */
-  enrollAddress = '';
-  /** `host:port` of the session server. */
-  sessionAddress = '';
+  /** `ip:port` of the enrollment server, on each address it listens on. */
+  enrollAddresses: string[] = [];
+  /** `ip:port` of the session server, on each address it listens on. */
+  sessionAddresses: string[] = [];
   readonly registered = new Map<number, RankEndpoint>();
   readonly finalized = new Set<number>();
   readonly #sessions = new Map<number, SessionCall>();
   readonly #events: CoordinatorEvents;
   readonly #servers: grpc.Server[] = [];
+  #closed = false;
+  /** The coordinator's own TLS material (its certificate names it the coordinator of this job), once started. */
+  tls: TlsMaterial | undefined;
 
   constructor(ca: JobCa, size: number, events: CoordinatorEvents) {
     this.ca = ca;
@@ -63,11 +69,16 @@ export class Coordinator {
     this.#events = events;
   }
 
-  /** Starts both servers on `host` (ports chosen by the OS). `keys` may be made in advance. */
-  async start(host: string, keyPair: Promise<KeyPair> = generateKeyPair()): Promise<void> {
+  /**
+   * Starts both servers on each of `addresses` (IPv4; ports chosen by the
+   * OS): loopback for ranks of the launcher's host, and, for a job across
+   * hosts, the interfaces the other hosts reach. `keyPair` may be made in advance.
+   */
+  async start(addresses: readonly string[], keyPair: Promise<KeyPair> = generateKeyPair()): Promise<void> {
     const keys = await keyPair;
     const certPem = await this.ca.issue(await createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
     const tls: TlsMaterial = { caPem: this.ca.certPem, certPem, keyPem: keys.privateKeyPem };
+    this.tls = tls;
     const service = services.tsmpi.v1.Coordinator.service;
 
     const enrollServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
@@ -80,10 +91,13 @@ export class Coordinator {
       Session: (call: SessionCall) => this.#session(call),
     });
     this.#servers.push(enrollServer, sessionServer);
-    [this.enrollAddress, this.sessionAddress] = await Promise.all([
-      bind(enrollServer, host, enrollmentServerCredentials(tls)),
-      bind(sessionServer, host, mutualTlsServerCredentials(tls)),
-    ]);
+    const enrollCredentials = enrollmentServerCredentials(tls);
+    const sessionCredentials = mutualTlsServerCredentials(tls);
+    for (const ip of addresses) {
+      const [enroll, session] = await Promise.all([bind(enrollServer, ip, enrollCredentials), bind(sessionServer, ip, sessionCredentials)]);
+      this.enrollAddresses.push(enroll);
+      this.sessionAddresses.push(session);
+    }
   }
 
   #enroll(
@@ -127,8 +141,15 @@ export class Coordinator {
         if (this.finalized.size === this.size) for (const session of this.#sessions.values()) session.write({ allFinalized: {} });
       }
     });
-    call.on('end', () => call.end());
-    call.on('error', () => undefined);
+    const ended = (reason: string): void => {
+      if (this.#sessions.get(rank) === call && !this.finalized.has(rank) && !this.#closed) this.#events.lost(rank, reason);
+    };
+    call.on('end', () => {
+      call.end();
+      ended('it closed its session');
+    });
+    call.on('error', (error: Error) => ended(`its session failed (${error.message})`));
+    call.on('cancelled', () => ended('its session was cancelled'));
   }
 
   #publish(): void {
@@ -146,6 +167,7 @@ export class Coordinator {
 
   /** Stops both servers. */
   close(): void {
+    this.#closed = true;
     for (const call of this.#sessions.values()) if (!call.destroyed) call.end();
     for (const server of this.#servers) server.forceShutdown();
   }

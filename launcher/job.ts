@@ -1,29 +1,40 @@
 /**
- * Runs one job on this host: makes the job CA and coordinator, starts the
- * ranks, hands each its bootstrap over an inherited pipe, forwards their
- * output, and supervises them until every rank has exited.
+ * Runs one job: makes the job CA and coordinator, starts the ranks of each
+ * host (this host's directly, a remote host's through its agent), hands each
+ * rank its bootstrap, forwards their output, and supervises them until every
+ * rank has exited.
  *
  * Failure policy (as mpirun's): the first rank to exit non-zero, by a
  * signal, or with code 0 without calling finalize() after init() fails the
- * job. The launcher prints one line naming it, tells the surviving ranks (so
- * waits on the dead rank reject instead of hanging), gives them a moment to
- * exit, then stops the rest (SIGTERM, then SIGKILL) and exits with the
- * failed rank's status (128 + signal number for a signal).
+ * job, and so does a lost host or a rank's lost session. The launcher tells
+ * the surviving ranks (so waits on the dead rank reject instead of hanging),
+ * gives them a moment to exit, then stops the rest (SIGTERM, then SIGKILL)
+ * on every host, and exits with the failed rank's status (128 + signal number
+ * for a signal). The cause is printed last.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import os, { constants as osConstants } from 'node:os';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
-import { generateKeyPair, JobCa } from '../src/security/pki.js';
-import type { Bootstrap, FatalReport } from '../src/runtime.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { DEFAULT_JOB_VALIDITY_MS, generateKeyPair, JobCa } from '../src/security/pki.js';
+import type { FatalReport } from '../src/runtime.js';
+import type { TlsMaterial } from '../src/security/tls.js';
+import { interfaceAddresses, isLoopback, type InterfaceFilter } from '../src/transport/addresses.js';
+import { agentMessages } from '../src/transport/wire.js';
+import type { AgentStart } from './agent-protocol.js';
 import { compileProgram, type CompiledProgram } from './compile.js';
+import { AgentServer, type AgentConnection } from './agent-server.js';
 import { Coordinator } from './coordinator.js';
-import { forwardLines } from './output.js';
+import { seal } from './munge.js';
+import { AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
+import { formatMap, isThisHost, type JobMap } from './plan.js';
+import { programKind, type ProgramSpec } from './ranks.js';
 
-/** What to run. */
+/** What to run, and where. */
 export interface JobPlan {
-  /** Number of ranks. */
-  np: number;
+  /** Hosts and the place of every rank. */
+  map: JobMap;
   /** Program path; `.ts`/`.mts`/`.cts`/`.tsx` and `.js`/`.mjs`/`.cjs` run under Node, anything else is executed. */
   program: string;
   args: string[];
@@ -33,44 +44,31 @@ export interface JobPlan {
   tagOutput: boolean;
   /** Abort the job after this many seconds. */
   timeoutSec?: number | undefined;
-  /** Interface ranks listen on. */
-  bindHost: string;
   /** Milliseconds survivors get to exit on their own after a failure before SIGTERM. */
   graceMs?: number;
   /** Compile a TypeScript program once in the launcher (default) rather than in every rank with tsx. */
   bundle?: boolean;
+  /** How to start an agent on a remote host (ssh, the launch agent, or srun). */
+  launcher: AgentLauncher;
+  /** tsmpi's folder on the remote hosts (`--prefix`); default: the same as here. */
+  prefix?: string | undefined;
+  /** `--if-include` / `--if-exclude`. */
+  network: InterfaceFilter;
+  /** Print the rank -> host table before the job starts. */
+  displayMap: boolean;
+  /** Launcher <-> agent heartbeats. */
+  heartbeats: { intervalMs: number; timeoutMs: number };
 }
 
 /** Exit status of `tsmpirun` when `--timeout` expires. */
 export const TIMEOUT_EXIT_CODE = 124;
 
-const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
-const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
-
-/** tsmpi's preload (see src/preload.ts), from this installation. */
-const PRELOAD = new URL('../src/preload.js', import.meta.url).href;
-
-/**
- * The command line that starts `program`. Node programs get tsmpi's preload
- * first (it overlaps key generation with the program's loading, and keeps
- * tsmpi's modules out of a TypeScript loader's hooks). A TypeScript program
- * runs as the bundle compiled for the job (launcher/compile.ts) or, without
- * one, under tsx.
- */
-function commandFor(program: string, args: string[], compiled: CompiledProgram | undefined): { command: string; args: string[] } {
-  const ext = path.extname(program);
-  const node = ['--tls-min-v1.3', '--import', PRELOAD];
-  if (compiled !== undefined) return { command: process.execPath, args: [...node, '--enable-source-maps', compiled.file, ...args] };
-  if (TS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, '--import', import.meta.resolve('tsx'), program, ...args] };
-  if (JS_EXTENSIONS.has(ext)) return { command: process.execPath, args: [...node, program, ...args] };
-  return { command: program, args };
-}
-
-interface RankProcess {
+interface RankState {
   rank: number;
-  child: ChildProcess;
+  node: number;
+  host: string;
+  pid?: number;
   exited: boolean;
-  /** What the rank reported before dying of an uncaught error. */
   fatal?: FatalReport;
 }
 
@@ -93,44 +91,93 @@ interface Cause {
   rank?: number | undefined;
   /** Ranks still running when it happened (they are stopped). */
   running: number;
+  /**
+   * A rank died of a `PeerFailedError`: the consequence of something else,
+   * which may show itself a moment later (a host whose link went down is
+   * found by its agent's silence, while a rank there may already have broken
+   * a connection); a later cause that is not a consequence replaces it.
+   */
+  consequence: boolean;
+  /** The ranks that were running when the job began to fail. */
+  affected: Set<number>;
+  /** The cause is a rank or a host: the stopped ones are "other" ranks. */
+  others: boolean;
+}
+
+/** The program as every rank runs it, with the paths that must exist on every host. */
+function programFor(plan: JobPlan, compiled: CompiledProgram | undefined): { program: ProgramSpec; required: string[] } {
+  const kind = programKind(plan.program);
+  const absolute = path.resolve(plan.program);
+  if (compiled !== undefined) return { program: { kind: 'bundle', file: compiled.file, args: plan.args }, required: compiled.packages };
+  if (kind === 'executable') return { program: { kind, file: existsSync(absolute) ? absolute : plan.program, args: plan.args }, required: existsSync(absolute) ? [absolute] : [] };
+  return { program: { kind, file: absolute, args: plan.args }, required: [absolute] };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * The sealed hello of an agent (Slurm) and the TLS connection it will make:
+ * a single-use token for it from the agent port, and the port's addresses
+ * and the job CA, sealed by munge for this user.
+ */
+function sealedChannel(ready: Promise<{ server: AgentServer; ca: JobCa }>, socket: string | undefined): { sealed: Promise<string>; connection: Promise<AgentConnection> } {
+  const expected = ready.then(({ server, ca }) => ({ ...server.expect(), addresses: server.addresses, ca }));
+  const sealed = expected.then(({ token, addresses, ca }) => {
+    const hello = agentMessages.hello;
+    const bytes = Buffer.from(hello.encode(hello.fromObject({ addresses, caPem: ca.certPem, jobId: ca.jobId, token })).finish());
+    return seal(bytes, process.getuid?.() ?? 0, socket);
+  });
+  return { sealed, connection: expected.then((e) => e.connection) };
 }
 
 /** Runs the job; resolves to the launcher's exit status. */
 export async function runJob(plan: JobPlan): Promise<number> {
   const graceMs = plan.graceMs ?? 1500;
+  const { map } = plan;
+  const size = map.ranks.length;
+  const multiHost = map.hosts.length > 1 || !isThisHost(map.hosts[0]?.name ?? 'localhost');
   // The CA and the coordinator's key pair are made while the program compiles and the ranks start.
-  const caPromise = JobCa.create();
+  // Certificates live about as long as the job: its --timeout and an hour, or a week.
+  const caPromise = JobCa.create(undefined, plan.timeoutSec !== undefined ? plan.timeoutSec * 1000 + 3600_000 : DEFAULT_JOB_VALIDITY_MS);
   const coordinatorKeys = generateKeyPair();
+  caPromise.catch(() => undefined);
+  coordinatorKeys.catch(() => undefined);
   let compiled: CompiledProgram | undefined;
-  if ((plan.bundle ?? true) && TS_EXTENSIONS.has(path.extname(plan.program))) {
+  if ((plan.bundle ?? true) && programKind(plan.program) === 'typescript') {
     try {
       compiled = await compileProgram(plan.program);
     } catch (error) {
-      caPromise.catch(() => undefined);
-      coordinatorKeys.catch(() => undefined);
       say(`cannot compile ${plan.program}: ${error instanceof Error ? error.message : String(error)}`);
       return 1;
     }
   }
-  const { command, args } = commandFor(plan.program, plan.args, compiled);
-  coordinatorKeys.catch(() => undefined);
-  const ranks: RankProcess[] = [];
-  const outputs: Promise<void>[] = [];
+  // Where the coordinator listens: loopback, and for a job across hosts the interfaces they reach it on.
+  const coordinatorAddresses = ['127.0.0.1', ...(multiHost ? interfaceAddresses(plan.network) : [])];
+  if (multiHost && coordinatorAddresses.length === 1) {
+    say(`this host has no IPv4 interface that --if-include/--if-exclude let through, so no other host could reach the launcher`);
+    await compiled?.dispose();
+    return 2;
+  }
+  if (plan.displayMap) process.stdout.write(`${formatMap(map)}\n`);
+
+  // The agent port (Slurm), once the coordinator is up; and what to close at the end.
+  const agentServer = deferred<{ server: AgentServer; ca: JobCa }>();
+  const closers: Array<() => void> = [];
+  const ranks: RankState[] = map.ranks.map((p) => ({ rank: p.rank, node: p.node, host: (map.hosts[p.node] as { name: string }).name, exited: false }));
+  const hosts: Host[] = [];
   let tearingDown = false;
   let coordinator: Coordinator | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const timers: NodeJS.Timeout[] = [];
+  const running = (): RankState[] => ranks.filter((r) => !r.exited);
 
   const signalAll = (signal: NodeJS.Signals): void => {
-    for (const r of ranks) {
-      if (r.exited || r.child.pid === undefined) continue;
-      try {
-        process.kill(-r.child.pid, signal); // the rank's process group
-      } catch {
-        r.child.kill(signal);
-      }
-    }
+    for (const host of hosts) host.signal(signal);
   };
   const teardown = (delayMs: number): void => {
     if (tearingDown) return;
@@ -143,31 +190,52 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const heldReports = new Set<string>();
   /** Ranks other than the cause's that failed on their own (not as a consequence of another's failure). */
   const alsoFailed: string[] = [];
-  const fail = (code: number, headline: string, from?: RankProcess): void => {
-    if (cause !== undefined) return;
-    const running = ranks.filter((r) => !r.exited && r !== from).length;
-    cause = { code, headline, stack: from?.fatal?.stack || undefined, rank: from?.rank, running };
+  /** Sets the cause; `from` is the rank that caused it, `gone` the ranks it accounts for (a lost host's). */
+  const fail = (code: number, headline: string, from?: RankState, gone: RankState[] = from ? [from] : []): void => {
+    const consequence = from?.fatal?.consequence ?? false;
+    if (cause !== undefined && !(cause.consequence && !consequence)) return;
+    // Every rank that was running when the job began to fail, and is not this cause's, was stopped.
+    const stopped = (cause === undefined ? [...running(), ...gone] : ranks.filter((r) => cause?.affected.has(r.rank))).filter((r) => !gone.includes(r));
+    cause = { code, headline, stack: from?.fatal?.stack || undefined, rank: from?.rank, running: stopped.length, consequence, affected: new Set([...stopped, ...gone].map((r) => r.rank)), others: gone.length > 0 };
   };
-  const hostOf = (r: RankProcess): string => coordinator?.registered.get(r.rank)?.host ?? os.hostname();
+  const describe = (r: RankState): string => `rank ${r.rank} (pid ${r.pid ?? 'none'}, host ${r.host})`;
+  const settle = (): void => {
+    if (ranks.every((r) => r.exited)) resolveDone();
+  };
 
-  const onExit = (r: RankProcess, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+  const onExit = (r: RankState, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void => {
     if (r.exited) return;
     r.exited = true;
     let failure: { code: number; what: string } | undefined;
-    if (spawnError) failure = { code: 127, what: `could not start: ${spawnError.message}` };
+    if (spawnError) failure = { code: 127, what: `could not start: ${spawnError}` };
     else if (signal) failure = { code: 128 + (osConstants.signals[signal] ?? 0), what: `was killed by signal ${signal}` };
     else if (code !== 0) failure = { code: code ?? 1, what: r.fatal ? `failed: ${r.fatal.message}` : `exited with code ${code}` };
     else if (coordinator?.registered.has(r.rank) && !coordinator.finalized.has(r.rank) && !tearingDown) {
       failure = { code: 1, what: 'exited with code 0 without calling finalize()' };
     }
     if (failure && !tearingDown) {
-      fail(failure.code, `rank ${r.rank} (pid ${r.child.pid ?? 'none'}, host ${hostOf(r)}) ${failure.what}`, r);
+      fail(failure.code, `${describe(r)} ${failure.what}`, r);
       coordinator?.peerFailed(r.rank, failure.what);
       teardown(graceMs);
     } else if (failure && r.fatal && !r.fatal.consequence && r.rank !== cause?.rank) {
       alsoFailed.push(`rank ${r.rank} also ${failure.what}`);
     }
-    if (ranks.every((x) => x.exited)) resolveDone();
+    settle();
+  };
+
+  const onHostLost = (node: number, reason: string): void => {
+    const lost = running().filter((r) => r.node === node);
+    const name = map.hosts[node]?.name ?? `node ${node}`;
+    if (lost.length === 0) return;
+    for (const r of lost) r.exited = true;
+    // Even during a teardown: a lost host explains the failures it caused.
+    if (!tearingDown || cause?.consequence) {
+      const what = `host ${name}: ${reason}`;
+      fail(1, `${what}; ${lost.length === 1 ? `its rank ${lost[0]?.rank} is` : `its ranks ${lost.map((r) => r.rank).join(', ')} are`} gone`, undefined, lost);
+      for (const r of lost) coordinator?.peerFailed(r.rank, what);
+      teardown(graceMs);
+    }
+    settle();
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -180,52 +248,60 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const onOutputError = (): void => undefined;
   process.stdout.on('error', onOutputError);
   process.stderr.on('error', onOutputError);
+  const output: OutputOptions = { tagOutput: plan.tagOutput, stdout: process.stdout, stderr: process.stderr };
 
-  for (let rank = 0; rank < plan.np; rank++) {
-    const child = spawn(command, args, {
-      stdio: [rank === 0 ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-      env: {
-        ...process.env,
-        ...plan.env,
-        TSMPI_BOOTSTRAP_FD: '3',
-        TSMPI_COMM_WORLD_RANK: String(rank),
-        TSMPI_COMM_WORLD_SIZE: String(plan.np),
-        TSMPI_COMM_WORLD_LOCAL_RANK: String(rank),
+  const { program, required } = programFor(plan, compiled);
+  // A compiled program travels to each agent in its start message, so it need not be on a shared file system.
+  const bundleBytes = compiled !== undefined && !map.hosts.every((h) => isThisHost(h.name)) ? await readFile(compiled.file) : undefined;
+  const remoteRoot = plan.prefix ?? PACKAGE_ROOT;
+  // Settings reach remote ranks as they reach local ones: every TSMPI_* variable of this environment, and -x.
+  const forwarded = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('TSMPI_') && e[1] !== undefined));
+  for (const [node, spec] of map.hosts.entries()) {
+    const places = map.ranks.filter((p) => p.node === node).map((p) => ({ ...p, size }));
+    const events: HostEvents = {
+      started: (rank, pid) => {
+        (ranks[rank] as RankState).pid = pid;
       },
-    });
-    const r: RankProcess = { rank, child, exited: false };
-    ranks.push(r);
-    const prefix = plan.tagOutput ? `[${rank}] ` : '';
-    if (child.stdout) outputs.push(forwardLines(child.stdout, process.stdout, prefix));
-    if (child.stderr) outputs.push(forwardLines(child.stderr, process.stderr, prefix));
-    if (rank === 0 && child.stdin) {
-      child.stdin.on('error', () => undefined);
-      process.stdin.on('error', () => undefined);
-      process.stdin.pipe(child.stdin);
+      exit: (rank, code, signal, error) => onExit(ranks[rank] as RankState, code, signal, error),
+      fatal: (rank, report) => {
+        (ranks[rank] as RankState).fatal = report;
+      },
+      lost: (reason) => onHostLost(node, reason),
+    };
+    if (isThisHost(spec.name)) {
+      hosts.push(new LocalHost(spec.name, node, program, places, { ...process.env, ...plan.env }, output, events));
+      continue;
     }
-    const pipe = child.stdio[3] as Duplex | null;
-    pipe?.on('error', () => undefined);
-    pipe?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          const report = JSON.parse(line) as FatalReport;
-          if (report.type === 'fatal') r.fatal = report;
-        } catch {
-          // not a report
-        }
-      }
-    });
-    child.on('error', (error) => onExit(r, null, null, error));
-    child.on('exit', (code, signal) => onExit(r, code, signal));
+    const start: AgentStart = {
+      host: spec.name,
+      node,
+      size,
+      ranks: places.map(({ rank, localRank, localSize }) => ({ rank, localRank, localSize })),
+      program: { kind: program.kind, file: program.file, args: program.args, bundle: bundleBytes ?? Buffer.alloc(0), bundleName: path.basename(program.file) },
+      env: { ...forwarded, ...plan.env },
+      requiredPaths: [process.execPath, path.join(remoteRoot, 'dist', 'src', 'preload.js'), ...required],
+      heartbeatMs: plan.heartbeats.intervalMs,
+      silenceMs: plan.heartbeats.timeoutMs,
+    };
+    const launch = plan.launcher(spec.name);
+    const agent = [process.execPath, path.join(remoteRoot, 'dist', 'launcher', 'agent.js'), ...(launch.seal ? ['--sealed', ...(launch.seal.socket ? [`--munge-socket=${launch.seal.socket}`] : [])] : [])];
+    const remote = launch.quote ? agent.map((word) => `'${word.replaceAll("'", "'\\''")}'`) : agent;
+    const secure = launch.seal === undefined ? undefined : sealedChannel(agentServer.promise, launch.seal.socket);
+    hosts.push(new AgentHost({ command: launch.command, args: [...launch.args, ...remote] }, start, plan.heartbeats, output, events, secure));
   }
+
+  // Rank 0's standard input, wherever rank 0 runs.
+  const rank0 = hosts.find((h) => h.node === map.ranks[0]?.node);
+  const onStdin = (data: Buffer): void => rank0?.stdin(data);
+  const onStdinEnd = (): void => rank0?.stdin(null);
+  process.stdin.on('data', onStdin);
+  process.stdin.on('end', onStdinEnd);
+  process.stdin.on('error', () => undefined);
 
   if (plan.timeoutSec !== undefined) {
     timers.push(
       setTimeout(() => {
-        const running = ranks.filter((r) => !r.exited);
-        fail(TIMEOUT_EXIT_CODE, `timeout after ${plan.timeoutSec} s; ranks still running: ${running.map((r) => `${r.rank} (pid ${r.child.pid})`).join(', ')}`);
+        fail(TIMEOUT_EXIT_CODE, `timeout after ${plan.timeoutSec} s; ranks still running: ${running().map((r) => `${r.rank} (pid ${r.pid ?? 'none'}${multiHost ? `, host ${r.host}` : ''})`).join(', ')}`);
         teardown(0);
       }, plan.timeoutSec * 1000),
     );
@@ -233,7 +309,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
 
   try {
     const ca = await caPromise;
-    coordinator = new Coordinator(ca, plan.np, {
+    coordinator = new Coordinator(ca, size, {
       abort: (rank, code, reason) => {
         fail(code, `rank ${rank} called abort(${code}): ${reason}`);
         coordinator?.peerFailed(rank, `called abort(${code})`);
@@ -247,21 +323,38 @@ export async function runJob(plan: JobPlan): Promise<number> {
         heldReports.add(line);
         timers.push(setTimeout(() => heldReports.delete(line) && cause === undefined && say(line), 1000));
       },
+      lost: (rank, reason) => {
+        // A rank whose process ends loses its session too: give its exit a moment to be reported first.
+        timers.push(
+          setTimeout(() => {
+            const r = ranks[rank] as RankState;
+            if (r.exited || tearingDown) return;
+            fail(1, `${describe(r)} lost its session with the launcher: ${reason}`, r);
+            coordinator?.peerFailed(rank, `lost its session with the launcher: ${reason}`);
+            teardown(graceMs);
+          }, 1000),
+        );
+      },
     });
-    await coordinator.start(plan.bindHost, coordinatorKeys);
-    for (const r of ranks) {
-      const bootstrap: Bootstrap = {
+    await coordinator.start(coordinatorAddresses, coordinatorKeys);
+    const c = coordinator;
+    if (hosts.some((h) => h instanceof AgentHost && h.sealed)) {
+      const server = new AgentServer(c.tls as TlsMaterial, (peer, reason) => say(`security: the launcher refused ${peer}: ${reason}`));
+      await server.listen(coordinatorAddresses.filter((ip) => !ip.startsWith('127.')));
+      agentServer.resolve({ server, ca });
+      closers.push(() => server.close());
+    }
+    for (const host of hosts) {
+      const local = host instanceof LocalHost;
+      const pick = (list: string[]): string[] => list.filter((a) => isLoopback(a) === local);
+      host.bootstrap({
         jobId: ca.jobId,
-        rank: r.rank,
-        size: plan.np,
-        enroll: coordinator.enrollAddress,
-        coordinator: coordinator.sessionAddress,
         caPem: ca.certPem,
-        token: coordinator.tokens.create(r.rank).toString('base64'),
-        bindHost: plan.bindHost,
-      };
-      const pipe = r.child.stdio[3] as Duplex | null;
-      if (!r.exited && pipe?.writable) pipe.write(`${JSON.stringify(bootstrap)}\n`);
+        enroll: pick(c.enrollAddresses),
+        coordinator: pick(c.sessionAddresses),
+        tokens: new Map(map.ranks.filter((p) => p.node === host.node).map((p) => [p.rank, c.tokens.create(p.rank)])),
+        network: { multiHost, include: [...plan.network.include], exclude: [...plan.network.exclude] },
+      });
     }
   } catch (error) {
     fail(1, `cannot set up the job: ${(error as Error).message}`);
@@ -269,21 +362,25 @@ export async function runJob(plan: JobPlan): Promise<number> {
   }
 
   await done;
-  await Promise.all(outputs);
+  for (const host of hosts) host.close();
+  await Promise.all(hosts.map((h) => h.done));
   if (cause === undefined) for (const line of heldReports) say(line);
   if (cause !== undefined) {
     say(cause.headline);
     if (cause.stack) process.stderr.write(`${cause.stack}\n`);
     for (const line of alsoFailed) say(line);
-    if (cause.running > 0) say(`${cause.running} other rank${cause.running === 1 ? '' : 's'} stopped`);
+    if (cause.running > 0) say(`${cause.running}${cause.others ? ' other' : ''} rank${cause.running === 1 ? '' : 's'} stopped`);
   }
   for (const t of timers) clearTimeout(t);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.stdout.off('error', onOutputError);
   process.stderr.off('error', onOutputError);
-  process.stdin.unpipe();
+  process.stdin.off('data', onStdin);
+  process.stdin.off('end', onStdinEnd);
+  process.stdin.pause();
   coordinator?.close();
+  for (const close of closers) close();
   await compiled?.dispose();
   return cause?.code ?? 0;
 }

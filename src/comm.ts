@@ -848,6 +848,23 @@ export class Communicator {
     return new Communicator(this.#engine, context, this.#isFinalized, members, this.#contexts);
   }
 
+  /**
+   * Splits this communicator by type (MPI_Comm_split_type, MPI-4.0 §7.4.2):
+   * `'shared'` (MPI_COMM_TYPE_SHARED) groups the ranks that run on one host,
+   * ordered by `key`, then by rank here. Collective.
+   * @throws InvalidArgumentError for another type or a key that is not an integer.
+   */
+  async splitType(type: 'shared', key = 0): Promise<Communicator> {
+    if (type !== 'shared') throw new InvalidArgumentError('type', `${String(type)} is not a split type; the one supported is 'shared' (MPI_COMM_TYPE_SHARED)`);
+    const node = this.#engine.transport.nodeOf(this.#members[this.rank] as number);
+    return (await this.split(Math.max(0, node), key)) as Communicator;
+  }
+
+  /** The host that rank `rank` of this communicator runs on, as the job names it (its MPI_Get_processor_name). @throws InvalidArgumentError for a bad rank. */
+  hostOf(rank: number): string {
+    return this.#engine.transport.hostOf(this.#members[this.#checkRank('rank', rank)] as number);
+  }
+
   /** A new communicator with the same ranks and separate message contexts (MPI_Comm_dup). Collective. */
   async dup(): Promise<Communicator> {
     const sig = this.#sig(CollKind.dup, { op: opCode(MAX), alg: Algorithms.allreduce.recursive_doubling });

@@ -32,6 +32,14 @@ export interface Config {
   initTimeoutMs: number;
   /** How long a collective waits before asking its peer which call it made, ms. `TSMPI_COLL_CHECK_MS`, default 3000. */
   collCheckMs: number;
+  /**
+   * How long a host agent and the launcher may hear nothing from each other
+   * (they speak every second) before the host is taken for lost, ms.
+   * `TSMPI_HOST_TIMEOUT_MS`, default 5000.
+   */
+  hostTimeoutMs: number;
+  /** The command that starts host agents on other hosts, as ssh does (Open MPI's `plm_rsh_agent`). `TSMPI_RSH`, default `ssh`; `--launch-agent` wins. */
+  rsh: string | undefined;
   /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
@@ -98,6 +106,8 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     connectTimeoutMs: reader.int('TSMPI_CONNECT_TIMEOUT_MS', 30_000, 1),
     initTimeoutMs: reader.int('TSMPI_INIT_TIMEOUT_MS', 60_000, 1),
     collCheckMs: reader.int('TSMPI_COLL_CHECK_MS', 3000, 10),
+    hostTimeoutMs: reader.int('TSMPI_HOST_TIMEOUT_MS', 5000, 2000),
+    rsh: reader.raw('TSMPI_RSH'),
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }

@@ -9,7 +9,7 @@
  * ```
  * @packageDocumentation
  */
-export { init, finalize, abort, world, initialized } from './runtime.js';
+export { init, finalize, abort, world, initialized, processorName } from './runtime.js';
 export {
   Communicator,
   TAG_UB,

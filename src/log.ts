@@ -9,8 +9,8 @@ import { config } from './config.js';
 let prefix = `[?@${os.hostname()}]`;
 
 /** Sets the `[rank@host]` prefix once the rank is known. */
-export function setLogRank(rank: number): void {
-  prefix = `[${rank}@${os.hostname()}]`;
+export function setLogRank(rank: number, host = os.hostname()): void {
+  prefix = `[${rank}@${host}]`;
 }
 
 /** Prints a warning line to stderr, always. */

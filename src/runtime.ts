@@ -10,8 +10,8 @@
  * one-rank world, as an MPI singleton does.
  */
 import { writeSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Communicator } from './comm.js';
 import { config } from './config.js';
@@ -22,6 +22,7 @@ import { debug, setLogRank, warn } from './log.js';
 import { Engine } from './p2p/engine.js';
 import { createCsr, generateKeyPair, type KeyPair } from './security/pki.js';
 import { channelCredentials, type TlsMaterial } from './security/tls.js';
+import { grpcTarget, interfaceAddresses } from './transport/addresses.js';
 import { GrpcTransport, type Endpoint } from './transport/grpc.js';
 import { MemoryJob } from './transport/memory.js';
 import type { Transport } from './transport/transport.js';
@@ -32,16 +33,20 @@ export interface Bootstrap {
   jobId: string;
   rank: number;
   size: number;
-  /** `host:port` of the coordinator's enrollment server (server-authenticated TLS). */
-  enroll: string;
-  /** `host:port` of the coordinator's session server (mutual TLS). */
-  coordinator: string;
+  /** `ip:port` addresses of the coordinator's enrollment server (server-authenticated TLS), to try in order. */
+  enroll: string[];
+  /** `ip:port` addresses of the coordinator's session server (mutual TLS), to try in order. */
+  coordinator: string[];
   /** The job CA certificate (PEM). */
   caPem: string;
   /** Single-use enrollment token, base64. */
   token: string;
-  /** Interface the rank's server listens on. */
-  bindHost: string;
+  /** This rank's host, as the job names it. */
+  host: string;
+  /** The index of that host in the job. */
+  node: number;
+  /** Where the rank listens: loopback only, or (a job across hosts) also its host's interfaces, filtered. */
+  network: { multiHost: boolean; include: string[]; exclude: string[] };
 }
 
 /** A line a rank writes back on its pipe when it dies of an uncaught error; the launcher prints it. */
@@ -56,7 +61,7 @@ export interface FatalReport {
 }
 
 interface JobEventMessage {
-  table?: { endpoints: Array<{ rank: number; address: string; host: string }> };
+  table?: { endpoints: Array<{ rank: number; addresses: string[]; host: string; node: number }> };
   peerFailed?: { rank: number; host: string; reason: string };
   allFinalized?: object;
   peerFinalizing?: { rank: number };
@@ -94,6 +99,17 @@ export function world(): Communicator {
   if (state === undefined) throw new NotInitializedError('world');
   return state.world;
 }
+
+/**
+ * The name of the host this process runs on, as the job names it (the name in
+ * `-H`, the hostfile or the Slurm allocation; this host's name otherwise):
+ * MPI_Get_processor_name.
+ */
+export function processorName(): string {
+  return hostName ?? os.hostname();
+}
+
+let hostName: string | undefined;
 
 /** True between a resolved `init()` and `finalize()` (MPI_Initialized && !MPI_Finalized). */
 export function initialized(): boolean {
@@ -164,11 +180,12 @@ async function start(): Promise<Communicator> {
   }
   const { lifeline, keyPair } = ready;
   const bootstrap = await ready.bootstrap;
-  setLogRank(bootstrap.rank);
+  hostName = bootstrap.host;
+  setLogRank(bootstrap.rank, bootstrap.host);
 
   const keys = await keyPair;
   const enrollClient = new grpc.Client(
-    bootstrap.enroll,
+    grpcTarget(bootstrap.enroll),
     channelCredentials({ caPem: bootstrap.caPem }, expectCoordinator(bootstrap.jobId)),
     COORDINATOR_CHANNEL_OPTIONS,
   );
@@ -181,14 +198,15 @@ async function start(): Promise<Communicator> {
     rank: bootstrap.rank,
     size: bootstrap.size,
     tls,
-    bindHost: bootstrap.bindHost,
+    listen: listenAddresses(bootstrap),
+    node: bootstrap.node,
     // The launcher prints what it is told.
     onSecurityEvent: (peer, reason, unauthenticated) => {
       session.call?.write({ security: { peer, reason, unauthenticated } });
     },
   });
   const sessionClient = new grpc.Client(
-    bootstrap.coordinator,
+    grpcTarget(bootstrap.coordinator),
     channelCredentials(tls, expectCoordinator(bootstrap.jobId)),
     COORDINATOR_CHANNEL_OPTIONS,
   );
@@ -199,11 +217,11 @@ async function start(): Promise<Communicator> {
   ) as SessionCall;
   session.call = sessionCall;
   const fence = new FinalizeFence();
-  const table = await joinSession(sessionCall, transport, fence);
+  const table = await joinSession(sessionCall, transport, fence, bootstrap.host, bootstrap.node);
   transport.setPeers(table);
   const world = new Communicator(new Engine(transport), 0, () => finalized);
   state = { world, transport, session: sessionCall, fence, clients: [sessionClient], lifeline };
-  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} ready at ${transport.address}`);
+  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${transport.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`);
   return world;
 }
 
@@ -248,6 +266,22 @@ function readBootstrap(socket: net.Socket): Promise<Bootstrap> {
   });
 }
 
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** The addresses this rank listens on: loopback, and in a job across hosts its host's interfaces. */
+function listenAddresses(bootstrap: Bootstrap): string[] {
+  if (!bootstrap.network.multiHost) return ['127.0.0.1'];
+  const addresses = interfaceAddresses(bootstrap.network);
+  if (addresses.length === 0) {
+    throw new BootstrapError(
+      `host ${bootstrap.host} has no IPv4 interface that --if-include ${bootstrap.network.include.join(',') || '(any)'} / --if-exclude ${bootstrap.network.exclude.join(',') || '(none)'} lets through`,
+    );
+  }
+  return ['127.0.0.1', ...addresses];
+}
+
 function parseBootstrap(line: string): Bootstrap {
   let b: Partial<Bootstrap>;
   try {
@@ -261,11 +295,17 @@ function parseBootstrap(line: string): Bootstrap {
     Number.isInteger(b.size) &&
     (b.rank as number) >= 0 &&
     (b.rank as number) < (b.size as number) &&
-    typeof b.coordinator === 'string' &&
-    typeof b.enroll === 'string' &&
     typeof b.caPem === 'string' &&
     typeof b.token === 'string' &&
-    typeof b.bindHost === 'string';
+    isStrings(b.enroll) &&
+    isStrings(b.coordinator) &&
+    typeof b.host === 'string' &&
+    Number.isInteger(b.node) &&
+    typeof b.network === 'object' &&
+    b.network !== null &&
+    typeof b.network.multiHost === 'boolean' &&
+    isStrings(b.network.include) &&
+    isStrings(b.network.exclude);
   if (!ok) throw new BootstrapError('the bootstrap lacks a field or has a malformed one');
   return b as Bootstrap;
 }
@@ -306,7 +346,7 @@ class FinalizeFence {
   }
 }
 
-function joinSession(call: SessionCall, transport: GrpcTransport, fence: FinalizeFence): Promise<Endpoint[]> {
+function joinSession(call: SessionCall, transport: GrpcTransport, fence: FinalizeFence, host: string, node: number): Promise<Endpoint[]> {
   return new Promise((resolve, reject) => {
     let joined = false;
     const timer = setTimeout(
@@ -317,7 +357,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
       if (event.table && !joined) {
         joined = true;
         clearTimeout(timer);
-        resolve(event.table.endpoints.map((e) => ({ address: e.address, host: e.host })));
+        resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node })));
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
         fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
@@ -335,7 +375,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
         process.exit(1);
       }
     });
-    call.write({ register: { address: transport.address, host: os.hostname(), pid: process.pid } });
+    call.write({ register: { addresses: transport.addresses, host, node, pid: process.pid } });
   });
 }
 

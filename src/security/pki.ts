@@ -33,7 +33,8 @@ export type Identity = { jobId: string; role: 'rank'; rank: number } | { jobId: 
 
 const URI_PREFIX = 'urn:tsmpi:job:';
 const JOB_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
-const LEAF_VALIDITY_MS = 30 * 24 * 3600 * 1000;
+/** How long a job's certificates live when the job's length is not known: a week. */
+export const DEFAULT_JOB_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 // Object identifiers (RFC 5280 section 4.2.1, RFC 4519).
@@ -138,17 +139,24 @@ export class JobCa {
   readonly #key: webcrypto.CryptoKey;
   readonly #cert: pkijs.Certificate;
   readonly #keyId: ArrayBuffer;
+  /** How long the certificates it issues live, ms: about as long as the job. */
+  readonly validityMs: number;
 
-  private constructor(jobId: string, cert: pkijs.Certificate, key: webcrypto.CryptoKey, keyId: ArrayBuffer) {
+  private constructor(jobId: string, cert: pkijs.Certificate, key: webcrypto.CryptoKey, keyId: ArrayBuffer, validityMs: number) {
     this.jobId = jobId;
+    this.validityMs = validityMs;
     this.#cert = cert;
     this.#key = key;
     this.#keyId = keyId;
     this.certPem = toPem(cert);
   }
 
-  /** Creates a CA for a new job. `jobId` defaults to a fresh random id. */
-  static async create(jobId: string = newJobId()): Promise<JobCa> {
+  /**
+   * Creates a CA for a new job. `jobId` defaults to a fresh random id;
+   * `validityMs` is how long the job may last (its certificates live that
+   * long, plus five minutes of clock skew), a week by default.
+   */
+  static async create(jobId: string = newJobId(), validityMs: number = DEFAULT_JOB_VALIDITY_MS): Promise<JobCa> {
     if (!JOB_ID_RE.test(jobId)) throw new TypeError(`job id ${JSON.stringify(jobId)} is not 8-64 URL-safe characters`);
     const keys = await generateKeyPair();
     const cert = new pkijs.Certificate();
@@ -156,7 +164,7 @@ export class JobCa {
     cert.serialNumber = randomSerial();
     const now = Date.now();
     cert.notBefore.value = new Date(now - CLOCK_SKEW_MS);
-    cert.notAfter.value = new Date(now + LEAF_VALIDITY_MS + CLOCK_SKEW_MS);
+    cert.notAfter.value = new Date(now + validityMs + CLOCK_SKEW_MS);
     const subject: Array<[string, string]> = [
       [OID.commonName, `tsmpi job ${jobId} CA`],
       [OID.organizationName, 'tsmpi'],
@@ -172,14 +180,14 @@ export class JobCa {
       extension(OID.subjectKeyIdentifier, false, new asn1js.OctetString({ valueHex: keyId })),
     ];
     await cert.sign(keys.privateKey, HASH);
-    return new JobCa(jobId, cert, keys.privateKey, keyId);
+    return new JobCa(jobId, cert, keys.privateKey, keyId, validityMs);
   }
 
   /**
    * Issues a leaf certificate (PEM) for the public key in the DER CSR `csr`, naming `identity`.
    * Rejects with `Error` when the CSR does not parse or its signature does not verify.
    */
-  async issue(csr: Uint8Array, identity: Identity, validityMs: number = LEAF_VALIDITY_MS): Promise<string> {
+  async issue(csr: Uint8Array, identity: Identity, validityMs: number = this.validityMs): Promise<string> {
     if (identity.jobId !== this.jobId) throw new Error('identity belongs to another job');
     let request: pkijs.CertificationRequest;
     let verified: boolean;

@@ -39,12 +39,17 @@ import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
 import type { Envelope, RendezvousPayload, Transport, TransportHandler } from './transport.js';
+import { dialOrder, grpcTarget, hostOf } from './addresses.js';
 import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
 
-/** Where a rank listens. */
+/** Where a rank listens: the address table's entry for it. */
 export interface Endpoint {
-  address: string;
+  /** `ip:port` of each address it listens on (loopback, for ranks of its host, first). */
+  addresses: string[];
+  /** Its host's name, for messages. */
   host: string;
+  /** Its host's index in the job (ranks of one node reach each other over loopback). */
+  node: number;
 }
 
 /** How to build a rank's transport. */
@@ -53,8 +58,10 @@ export interface GrpcTransportOptions {
   rank: number;
   size: number;
   tls: TlsMaterial;
-  /** Interface to listen on, e.g. `127.0.0.1`. The port is chosen by the OS. */
-  bindHost: string;
+  /** IPv4 addresses to listen on (see addresses.ts), e.g. `['127.0.0.1']`; each port is chosen by the OS. */
+  listen: readonly string[];
+  /** This rank's node (host index), to tell peers of its own host from others. */
+  node: number;
   /**
    * Called when a connection is refused for a security reason;
    * `unauthenticated`: it closed before authenticating (which a peer that dies
@@ -78,8 +85,11 @@ function channelOptions(): grpc.ChannelOptions {
     'grpc-node.flow_control_window': config.flowControlWindow,
     'grpc.max_receive_message_length': config.chunkBytes + 4096,
     'grpc.max_send_message_length': 64 * 1024,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 20_000,
+    // A long backstop for a silent link, not the failure detector (the launcher's process
+    // watch and the host agents' heartbeats are): a rank that computes for minutes without
+    // yielding cannot answer pings, and must not be taken for dead.
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 300_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.enable_retries': 0,
   };
@@ -183,11 +193,11 @@ class InboundParser {
 export class GrpcTransport implements Transport {
   readonly rank: number;
   readonly size: number;
-  #address = '';
+  #addresses: string[] = [];
   readonly #options: GrpcTransportOptions;
   readonly #server: grpc.Server;
   #injector: grpc.ConnectionInjector | undefined;
-  #listener: net.Server = net.createServer();
+  readonly #listeners: net.Server[] = [];
   /** Remote `address:port` of TCP connections that have not yet opened an authenticated stream. */
   readonly #unauthenticated = new Set<string>();
   #handler: TransportHandler | undefined;
@@ -211,12 +221,12 @@ export class GrpcTransport implements Transport {
     this.#server = server;
   }
 
-  /** `host:port` this rank's server listens on. */
-  get address(): string {
-    return this.#address;
+  /** `ip:port` of each address this rank's server listens on. */
+  get addresses(): readonly string[] {
+    return this.#addresses;
   }
 
-  /** Starts this rank's server on `bindHost`, port chosen by the OS. */
+  /** Starts this rank's server on each address of `listen`, ports chosen by the OS. */
   static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * 1024,
@@ -230,16 +240,17 @@ export class GrpcTransport implements Transport {
     // which does the TLS handshake. Owning it lets us see connections that
     // never authenticate (TLS refused them) and report them.
     transport.#injector = server.createConnectionInjector(mutualTlsServerCredentials(options.tls));
-    transport.#listener = net.createServer((socket) => transport.#onConnection(socket));
-    const port = await new Promise<number>((resolve, reject) => {
-      const listener = transport.#listener;
-      listener.once('error', (error) => reject(new TransportError(`cannot listen on ${options.bindHost}: ${error.message}`, { cause: error })));
-      listener.listen(0, options.bindHost, () => resolve((listener.address() as net.AddressInfo).port));
-    });
-    // The runtime's handles never keep the process alive; pending operations do (keepalive.ts).
-    transport.#listener.unref();
-    const host = options.bindHost.includes(':') ? `[${options.bindHost}]` : options.bindHost;
-    transport.#address = `${host}:${port}`;
+    for (const ip of options.listen) {
+      const listener = net.createServer((socket) => transport.#onConnection(socket));
+      transport.#listeners.push(listener);
+      const port = await new Promise<number>((resolve, reject) => {
+        listener.once('error', (error) => reject(new TransportError(`cannot listen on ${ip}: ${error.message}`, { cause: error })));
+        listener.listen(0, ip, () => resolve((listener.address() as net.AddressInfo).port));
+      });
+      // The runtime's handles never keep the process alive; pending operations do (keepalive.ts).
+      listener.unref();
+      transport.#addresses.push(`${ip}:${port}`);
+    }
     return transport;
   }
 
@@ -271,6 +282,10 @@ export class GrpcTransport implements Transport {
 
   hostOf(rank: number): string {
     return this.#peers[rank]?.host ?? 'unknown host';
+  }
+
+  nodeOf(rank: number): number {
+    return this.#peers[rank]?.node ?? -1;
   }
 
   #report(peer: string, reason: string, unauthenticated = false): void {
@@ -329,6 +344,7 @@ export class GrpcTransport implements Transport {
         stopSends('it finalized');
       });
       call.on('close', () => this.#serverCalls.delete(call));
+      call.sendMetadata(new grpc.Metadata()); // tells the dialler the stream is accepted
       debug('transport', `rank ${peer} attached from ${peerAddress}`);
       link.open(call);
       // Open our own receiving stream to the peer, if we have not yet.
@@ -353,21 +369,40 @@ export class GrpcTransport implements Transport {
       return;
     }
     const endpoint = this.#peers[peer];
-    if (endpoint === undefined) {
-      this.#lost(peer, 'no address known for it');
+    const tried = endpoint === undefined ? [] : dialOrder(endpoint.addresses, endpoint.node === this.#options.node);
+    if (endpoint === undefined || tried.length === 0) {
+      this.#lost(peer, `none of its addresses (${endpoint?.addresses.join(', ') || 'none'}) can be reached from this host`);
       return;
     }
+    const where = tried.join(' or ');
     const credentials = channelCredentials(this.#options.tls, (identity) => {
       if (identity?.role === 'rank' && identity.jobId === this.#options.jobId && identity.rank === peer) return undefined;
-      const reason = `${IDENTITY_MARK}: ${endpoint.address} should be rank ${peer} of job ${this.#options.jobId}, its certificate says ${
+      const reason = `${IDENTITY_MARK}: ${where} should be rank ${peer} of job ${this.#options.jobId}, its certificate says ${
         identity === undefined ? 'nothing' : identity.role === 'rank' ? `rank ${identity.rank} of job ${identity.jobId}` : `${identity.role} of job ${identity.jobId}`
       }`;
-      this.#report(endpoint.address, reason);
+      this.#report(where, reason);
       return reason;
     });
-    const client = new grpc.Client(endpoint.address, credentials, channelOptions());
+    // pick_first over the addresses in order: the first that connects carries the stream.
+    const client = new grpc.Client(grpcTarget(tried), credentials, channelOptions());
     const call = client.makeBidiStreamRequest(ATTACH_PATH, passThrough, passThrough) as ClientCall;
     this.#dialled.set(peer, { client, call });
+    // The peer's server sends its headers once it accepts the stream; until then, we are not connected.
+    let connected = false;
+    const unreachable = (why: string, cause?: unknown): void => {
+      if (this.#failures.has(peer) || this.#closing) return;
+      void probe(tried, Math.min(2000, config.connectTimeoutMs)).then((table) => {
+        this.#lost(peer, `${why}; tried:\n${table}`, cause);
+        call.cancel();
+      });
+    };
+    const timer = setTimeout(() => connected || unreachable(`no connection to it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`), config.connectTimeoutMs);
+    timer.unref();
+    call.on('metadata', () => {
+      connected = true;
+      clearTimeout(timer);
+    });
+    call.on('status', () => clearTimeout(timer)); // accepted and ended at once (the peer is finalizing), or refused
     const parser = new InboundParser();
     call.on('data', (data: Buffer) => {
       try {
@@ -379,17 +414,19 @@ export class GrpcTransport implements Transport {
       }
     });
     call.on('error', (error: grpc.ServiceError) => {
+      clearTimeout(timer);
       const details = error.details ?? '';
       if (details.includes(IDENTITY_MARK)) {
-        const auth = new AuthenticationError(endpoint.address, details.slice(details.indexOf(IDENTITY_MARK)), { cause: error });
+        const auth = new AuthenticationError(where, details.slice(details.indexOf(IDENTITY_MARK)), { cause: error });
         this.#lost(peer, auth.message, auth);
       } else if (TLS_VERIFY_FAILURE.test(details)) {
         const reason = `TLS verification failed: ${details}`;
-        this.#report(endpoint.address, reason);
-        this.#lost(peer, reason, new AuthenticationError(endpoint.address, reason, { cause: error }));
+        this.#report(where, reason);
+        this.#lost(peer, reason, new AuthenticationError(where, reason, { cause: error }));
       } else {
-        debug('transport', `connection to rank ${peer} at ${endpoint.address} failed: ${error.details || error.message}`);
-        this.#lost(peer, connectionFailure(error), error);
+        debug('transport', `connection to rank ${peer} at ${where} failed: ${error.details || error.message}`);
+        if (connected) this.#lost(peer, connectionFailure(error), error);
+        else unreachable('cannot connect to it', error);
       }
     });
     // The peer ended the stream that carries its messages to us: all of them have arrived.
@@ -397,7 +434,7 @@ export class GrpcTransport implements Transport {
       if (!this.#closing && !this.#failures.has(peer)) this.#handler?.peerFinished(peer);
     });
     call.write(encodeHello({ jobId: this.#options.jobId, rank: this.rank, destRank: peer }));
-    debug('transport', `dialled rank ${peer} at ${endpoint.address}`);
+    debug('transport', `dialled rank ${peer} at ${where}`);
   }
 
   /** A whole message from `peer`, by rendezvous phase. Throws on a protocol violation. */
@@ -578,7 +615,7 @@ export class GrpcTransport implements Transport {
     for (const [peer, fetches] of this.#fetches) for (const rndvId of [...fetches.keys()]) this.#settleFetch(peer, rndvId, closed);
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
-    this.#listener.close();
+    for (const listener of this.#listeners) listener.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();
@@ -605,6 +642,31 @@ interface PendingFetch {
   byteLength: number;
   resolve(bytes: Uint8Array): void;
   reject(error: Error): void;
+}
+
+/**
+ * What a plain TCP connection to each endpoint gives, for the message of a
+ * peer that cannot be reached: one `  ip:port  result` line each.
+ */
+async function probe(endpoints: readonly string[], timeoutMs: number): Promise<string> {
+  const results = await Promise.all(
+    endpoints.map(
+      (endpoint) =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host: hostOf(endpoint), port: Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)) });
+          socket.setTimeout(timeoutMs, () => {
+            socket.destroy();
+            resolve(`no answer within ${timeoutMs} ms`);
+          });
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve('TCP connects, but the rank did not accept the stream (TLS, or the peer is not serving)');
+          });
+          socket.once('error', (error: NodeJS.ErrnoException) => resolve(SOCKET_ERRORS[error.code ?? ''] ?? error.code ?? error.message));
+        }),
+    ),
+  );
+  return endpoints.map((endpoint, i) => `  ${endpoint.padEnd(22)} ${results[i]}`).join('\n');
 }
 
 /** System error codes grpc-js passes on in its details, in plain words. */

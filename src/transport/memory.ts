@@ -34,8 +34,12 @@ class MemoryTransport implements Transport {
     queue.push(() => target.handler?.message(from, { ...envelope, ...(envelope.coll ? { coll: { ...envelope.coll } } : {}) }, copy));
   }
 
-  hostOf(): string {
-    return 'memory';
+  hostOf(rank: number): string {
+    return `memory${this.#job.nodes[rank] ?? 0}`;
+  }
+
+  nodeOf(rank: number): number {
+    return this.#job.nodes[rank] ?? 0;
   }
 
   async close(): Promise<void> {}
@@ -46,10 +50,13 @@ export class MemoryJob {
   readonly size: number;
   readonly transports: MemoryTransport[];
   readonly dead = new Set<number>();
+  /** The simulated host of each rank (all on one by default). */
+  readonly nodes: readonly number[];
   readonly #queues = new Map<string, Array<() => void>>();
 
-  constructor(size: number) {
+  constructor(size: number, nodes: readonly number[] = []) {
     this.size = size;
+    this.nodes = nodes;
     this.transports = Array.from({ length: size }, (_, rank) => new MemoryTransport(this, rank));
   }
 

@@ -69,8 +69,10 @@ export interface Transport {
    * be reused; rejects with `PeerFailedError` or `AuthenticationError`.
    */
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void>;
-  /** The host of `rank`, for error messages. */
+  /** The host of `rank`, as the job names it. */
   hostOf(rank: number): string;
+  /** The index of the host of `rank` in the job: ranks with the same node share a host. */
+  nodeOf(rank: number): number;
   /** Closes every connection after flushing what was sent. */
   close(): Promise<void>;
 }

@@ -26,6 +26,9 @@ const root = protobuf.loadSync(PROTO_PATH);
 const EnvelopeType = root.lookupType('tsmpi.v1.Envelope');
 const ControlType = root.lookupType('tsmpi.v1.Control');
 
+/** The messages of the launcher <-> host agent channel (`AgentInput`, `AgentOutput`). */
+export const agentMessages = { input: root.lookupType('tsmpi.v1.AgentInput'), output: root.lookupType('tsmpi.v1.AgentOutput'), hello: root.lookupType('tsmpi.v1.AgentHello') };
+
 /** Phases of the rendezvous protocol (`tsmpi.v1.Rendezvous`). */
 export const Rendezvous = { EAGER: 0, RTS: 1, CTS: 2, DATA: 3 } as const;
 

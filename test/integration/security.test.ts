@@ -26,7 +26,7 @@ async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMa
     rank,
     size,
     tls: material ?? (await rankMaterial(ca, rank)),
-    bindHost: '127.0.0.1',
+    listen: ['127.0.0.1'], node: 0,
     onSecurityEvent: (peer, reason) => r.security?.push({ peer, reason }),
   });
   r.transport.setHandler({
@@ -67,7 +67,7 @@ describe('transport security (real mTLS gRPC)', () => {
   beforeAll(async () => {
     jobA = await JobCa.create();
     ranks = await Promise.all([0, 1, 2].map((r) => startRank(jobA, r, 3)));
-    const table = ranks.map((r) => ({ address: r.transport.address, host: 'localhost' }));
+    const table = ranks.map((r) => ({ addresses: [...r.transport.addresses], host: 'localhost', node: 0 }));
     for (const r of ranks) r.transport.setPeers(table);
   });
 
@@ -84,7 +84,7 @@ describe('transport security (real mTLS gRPC)', () => {
 
   it('refuses a client that presents no certificate, and reports it', async () => {
     const before = ranks[0]!.security.length;
-    const code = await attach(ranks[0]!.transport.address, channelCredentials({ caPem: jobA.certPem }, trustAnything));
+    const code = await attach(ranks[0]!.transport.addresses[0]!, channelCredentials({ caPem: jobA.certPem }, trustAnything));
     expect(code).toBe(grpc.status.UNAVAILABLE);
     await expect.poll(() => ranks[0]!.security.slice(before).some((e) => e.reason.includes('before it authenticated'))).toBe(true);
   });
@@ -95,7 +95,7 @@ describe('transport security (real mTLS gRPC)', () => {
     const before = ranks[0]!.security.length;
     const delivered = ranks[0]!.received.length;
     const code = await attach(
-      ranks[0]!.transport.address,
+      ranks[0]!.transport.addresses[0]!,
       channelCredentials({ caPem: jobA.certPem, certPem: material.certPem, keyPem: material.keyPem }, trustAnything),
       encodeHello({ jobId: jobA.jobId, rank: 1, destRank: 0 }),
     );
@@ -106,7 +106,7 @@ describe('transport security (real mTLS gRPC)', () => {
 
   it('refuses an expired certificate of this job', async () => {
     const material = await rankMaterial(jobA, 1, -60_000);
-    const code = await attach(ranks[0]!.transport.address, channelCredentials(material, trustAnything));
+    const code = await attach(ranks[0]!.transport.addresses[0]!, channelCredentials(material, trustAnything));
     expect(code).toBe(grpc.status.UNAVAILABLE);
   });
 
@@ -116,8 +116,8 @@ describe('transport security (real mTLS gRPC)', () => {
     try {
       // Rank 1 of job B is pointed at rank 0 of job A.
       b[1]!.transport.setPeers([
-        { address: ranks[0]!.transport.address, host: 'localhost' },
-        { address: b[1]!.transport.address, host: 'localhost' },
+        { addresses: [...ranks[0]!.transport.addresses], host: 'localhost', node: 0 },
+        { addresses: [...b[1]!.transport.addresses], host: 'localhost', node: 0 },
       ]);
       const before = ranks[0]!.received.length;
       await expect(b[1]!.transport.send(0, envelope, new Uint8Array([6, 6, 6]))).rejects.toMatchObject({
@@ -135,7 +135,7 @@ describe('transport security (real mTLS gRPC)', () => {
     const material = await rankMaterial(jobA, 1);
     const before = ranks[0]!.security.length;
     const code = await attach(
-      ranks[0]!.transport.address,
+      ranks[0]!.transport.addresses[0]!,
       channelCredentials(material, trustAnything),
       encodeHello({ jobId: jobA.jobId, rank: 2, destRank: 0 }),
     );
@@ -150,9 +150,9 @@ describe('transport security (real mTLS gRPC)', () => {
     try {
       // Rank 1's table says rank 0 lives where rank 2 listens.
       c[1]!.transport.setPeers([
-        { address: c[2]!.transport.address, host: 'localhost' },
-        { address: c[1]!.transport.address, host: 'localhost' },
-        { address: c[2]!.transport.address, host: 'localhost' },
+        { addresses: [...c[2]!.transport.addresses], host: 'localhost', node: 0 },
+        { addresses: [...c[1]!.transport.addresses], host: 'localhost', node: 0 },
+        { addresses: [...c[2]!.transport.addresses], host: 'localhost', node: 0 },
       ]);
       await expect(c[1]!.transport.send(0, envelope, new Uint8Array(3))).rejects.toMatchObject({ code: 'ERR_TSMPI_AUTHENTICATION' });
       expect(c[1]!.security.some((e) => e.reason.includes('should be rank 0'))).toBe(true);
@@ -164,7 +164,7 @@ describe('transport security (real mTLS gRPC)', () => {
 
   it('speaks TLS 1.3 only: a TLS 1.2 client is refused', async () => {
     const material = await rankMaterial(jobA, 1);
-    const [host, port] = ranks[0]!.transport.address.split(':') as [string, string];
+    const [host, port] = ranks[0]!.transport.addresses[0]!.split(':') as [string, string];
     const outcome = await new Promise<string>((resolve) => {
       const socket = tls.connect({
         host,

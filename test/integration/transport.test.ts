@@ -13,14 +13,14 @@ describe('gRPC transport wire-up', () => {
     const received: Array<{ source: number; payload: Payload }> = [];
     const ranks = await Promise.all(
       [0, 1].map(async (rank) => {
-        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), bindHost: '127.0.0.1', onSecurityEvent: () => undefined });
+        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined });
         t.setHandler({ message: (source, _e, payload) => received.push({ source, payload }), peerFailed: () => undefined, peerFinished: () => undefined });
         return t;
       }),
     );
     const [slow, fast] = ranks as [GrpcTransport, GrpcTransport];
     try {
-      const table = [slow, fast].map((t) => ({ address: t.address, host: 'localhost' }));
+      const table = [slow, fast].map((t) => ({ addresses: [...t.addresses], host: 'localhost', node: 0 }));
       fast.setPeers(table); // the slow rank has not got the table yet
       const sent = fast.send(0, { context: 0, tag: 0, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 2 }, new Uint8Array([4, 2]));
       await new Promise((r) => setTimeout(r, 300));
@@ -40,14 +40,14 @@ describe('gRPC transport wire-up', () => {
     const failures: number[] = [];
     const ranks = await Promise.all(
       [0, 1].map(async (rank) => {
-        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), bindHost: '127.0.0.1', onSecurityEvent: () => undefined });
+        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined });
         t.setHandler({ message: (source, _e, payload) => received.push({ source, payload }), peerFailed: (peer) => failures.push(peer), peerFinished: () => undefined });
         return t;
       }),
     );
     const [receiver, sender] = ranks as [GrpcTransport, GrpcTransport];
     try {
-      const table = ranks.map((t) => ({ address: t.address, host: 'localhost' }));
+      const table = ranks.map((t) => ({ addresses: [...t.addresses], host: 'localhost', node: 0 }));
       for (const t of ranks) t.setPeers(table);
       const bytes = new Uint8Array(config.eagerBytes + 3 * 1024 * 1024 + 5).map((_, i) => i % 251);
       let sent = false;
