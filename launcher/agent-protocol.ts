@@ -54,7 +54,7 @@ export interface AgentOutput {
   failed?: { reason: string };
   output?: { rank: number; stream: number; data: Buffer | Uint8Array };
   exited?: { rank: number; code: number; signal: string; error: string };
-  fatal?: { rank: number; message: string; stack: string; consequence: boolean };
+  fatal?: { rank: number; message: string; stack: string; consequence: boolean; op: string };
   heartbeat?: object;
   auth?: { token: Buffer | Uint8Array };
 }

@@ -69,6 +69,8 @@ const stdio = new MessageChannel<AgentInput, AgentOutput>(
   onEnd,
 );
 let channel: MessageChannel<AgentInput, AgentOutput> | undefined = sealed ? undefined : stdio;
+/** The TLS connection to the launcher (sealed agents). */
+let tlsSocket: tls.TLSSocket | undefined;
 
 /** Sends to the launcher; before a sealed agent has its connection, there is none to send on. */
 function send(message: AgentOutput): boolean {
@@ -93,6 +95,7 @@ async function connect(credential: string): Promise<void> {
         s.once('timeout', () => s.destroy(new Error('no answer within 10 s')));
       });
       socket.setTimeout(0);
+      tlsSocket = socket;
       channel = new MessageChannel<AgentInput, AgentOutput>(socket, socket, TYPES, onMessage, onEnd);
       send({ auth: { token: hello.token } });
       return;
@@ -134,11 +137,14 @@ function finish(code: number): void {
   if (finishing) return;
   finishing = true;
   cleanup();
+  const exit = (): never => process.exit(code);
+  setTimeout(exit, 3000).unref();
+  // Let the last messages reach the launcher, then go: over TLS, once the launcher has
+  // closed its side too (exiting with its heartbeats unread would reset the connection).
+  if (tlsSocket !== undefined) tlsSocket.once('close', exit);
+  else process.stdout.once('finish', exit);
   channel?.close();
   stdio.close();
-  // Let the last messages reach the launcher, then go.
-  process.stdout.once('finish', () => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
 }
 
 function begin(spec: AgentStart): void {
@@ -173,7 +179,7 @@ function begin(spec: AgentStart): void {
         r.child.once('close', once);
         setTimeout(once, 1000).unref();
       },
-      fatal: (report) => send({ fatal: { rank, message: report.message, stack: report.stack, consequence: report.consequence } }),
+      fatal: (report) => send({ fatal: { rank, message: report.message, stack: report.stack, consequence: report.consequence, op: report.op ?? '' } }),
     });
     ranks.set(rank, r);
     forward(rank, r.stdout, STDOUT);

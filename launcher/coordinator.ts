@@ -11,6 +11,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { BootstrapTokens, createCsr, generateKeyPair, JobCa, parseIdentity, type KeyPair } from '../src/security/pki.js';
 import { enrollmentServerCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
+import { ReportLimiter } from '../src/reports.js';
+import type { PendingOperation } from '../src/state.js';
+import { GuardedListener } from '../src/transport/listener.js';
 import { services } from '../src/transport/wire.js';
 
 /** What the coordinator tells the launcher. */
@@ -22,7 +25,9 @@ export interface CoordinatorEvents {
    * refused one; `unauthenticated`: it closed before authenticating (which a
    * rank that dies during its handshake does too).
    */
-  security(rank: number | undefined, peer: string, reason: string, unauthenticated: boolean): void;
+  security(rank: number | undefined, peer: string, reason: string, unauthenticated: boolean, count: number): void;
+  /** A rank refused a peer that broke the protocol or its limits (`count` such refusals). */
+  protocol(rank: number, peer: string, reason: string, count: number): void;
   /** A registered rank's session ended before it finalized (its process died, or its link to the launcher broke). */
   lost(rank: number, reason: string): void;
 }
@@ -34,12 +39,15 @@ export interface RankEndpoint {
   host: string;
   pid: number;
   node: number;
+  maxMessageBytes: number;
 }
 
 interface RankEventMessage {
-  register?: { addresses: string[]; host: string; pid: number; node: number };
+  register?: { addresses: string[]; host: string; pid: number; node: number; maxMessageBytes: number };
   abort?: { code: number; reason: string };
-  security?: { peer: string; reason: string; unauthenticated: boolean };
+  security?: { peer: string; reason: string; unauthenticated: boolean; count: number };
+  protocol?: { peer: string; reason: string; count: number };
+  state?: { pending: PendingOperation[] };
   finalize?: object;
 }
 
@@ -60,6 +68,10 @@ export class Coordinator {
   readonly #events: CoordinatorEvents;
   readonly #servers: grpc.Server[] = [];
   #closed = false;
+  #enrollListener: GuardedListener | undefined;
+  #sessionListener: GuardedListener | undefined;
+  /** The coordinator's own refusals, at a bounded rate. */
+  readonly #refusals: ReportLimiter<{ peer: string; reason: string }>;
   /** The coordinator's own TLS material (its certificate names it the coordinator of this job), once started. */
   tls: TlsMaterial | undefined;
 
@@ -67,6 +79,7 @@ export class Coordinator {
     this.ca = ca;
     this.size = size;
     this.#events = events;
+    this.#refusals = new ReportLimiter(({ peer, reason }, count) => events.security(undefined, peer, reason, false, count));
   }
 
   /**
@@ -91,22 +104,30 @@ export class Coordinator {
       Session: (call: SessionCall) => this.#session(call),
     });
     this.#servers.push(enrollServer, sessionServer);
-    const enrollCredentials = enrollmentServerCredentials(tls);
-    const sessionCredentials = mutualTlsServerCredentials(tls);
-    for (const ip of addresses) {
-      const [enroll, session] = await Promise.all([bind(enrollServer, ip, enrollCredentials), bind(sessionServer, ip, sessionCredentials)]);
-      this.enrollAddresses.push(enroll);
-      this.sessionAddresses.push(session);
-    }
+    // Our own listeners (listener.ts): a connection has a deadline to enroll or to open its
+    // session, and only so many may wait unauthenticated; refusals are reported, rate-limited.
+    const guard = (server: grpc.Server, credentials: grpc.ServerCredentials, kind: string): GuardedListener =>
+      new GuardedListener(server.createConnectionInjector(credentials), {
+        deadlineMs: AUTH_DEADLINE_MS,
+        maxPending: MAX_PENDING_CONNECTIONS,
+        report: (peer, reason) => this.#refusals.report(`${kind} ${reason}`, { peer, reason: `${kind} port: ${reason}` }),
+      });
+    this.#enrollListener = guard(enrollServer, enrollmentServerCredentials(tls), 'enrollment');
+    this.#sessionListener = guard(sessionServer, mutualTlsServerCredentials(tls), 'session');
+    await this.#enrollListener.listen(addresses);
+    await this.#sessionListener.listen(addresses);
+    this.enrollAddresses.push(...this.#enrollListener.addresses);
+    this.sessionAddresses.push(...this.#sessionListener.addresses);
   }
 
   #enroll(
     call: grpc.ServerUnaryCall<{ rank: number; token: Buffer; csrDer: Buffer }, object>,
     callback: grpc.sendUnaryData<object>,
   ): void {
+    this.#enrollListener?.authenticated(call.getPeer()); // it has a token to show; checked here
     const { rank, token, csrDer } = call.request;
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.size || !this.tokens.redeem(rank, token)) {
-      this.#events.security(undefined, call.getPeer(), `enrollment as rank ${rank} with an invalid or spent token`, false);
+      this.#refusals.report(`enroll ${rank}`, { peer: call.getPeer(), reason: `enrollment as rank ${rank} with an invalid or spent token` });
       callback({ code: grpc.status.PERMISSION_DENIED, details: 'invalid or spent bootstrap token' });
       return;
     }
@@ -117,9 +138,10 @@ export class Coordinator {
   }
 
   #session(call: SessionCall): void {
+    this.#sessionListener?.authenticated(call.getPeer()); // TLS checked its certificate; its identity is checked here
     const identity = parseIdentity(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
     if (identity?.role !== 'rank' || identity.jobId !== this.ca.jobId || identity.rank >= this.size) {
-      this.#events.security(undefined, call.getPeer(), 'session without a rank certificate of this job', false);
+      this.#refusals.report('session', { peer: call.getPeer(), reason: 'session without a rank certificate of this job' });
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'not a rank of this job' });
       return;
     }
@@ -129,11 +151,18 @@ export class Coordinator {
         if (this.registered.has(rank)) return;
         this.#sessions.set(rank, call);
         this.registered.set(rank, { rank, ...event.register });
-        if (this.registered.size === this.size) this.#publish();
+        if (this.registered.size === this.size) {
+          this.tokens.expireAll(); // the job has assembled: an unredeemed token can only be stolen
+          this.#publish();
+        }
       } else if (event.abort) {
         this.#events.abort(rank, event.abort.code, event.abort.reason);
       } else if (event.security) {
-        this.#events.security(rank, event.security.peer, event.security.reason, event.security.unauthenticated);
+        this.#events.security(rank, event.security.peer, event.security.reason, event.security.unauthenticated, event.security.count);
+      } else if (event.state) {
+        this.#stateWaiters.get(rank)?.(event.state.pending);
+      } else if (event.protocol) {
+        this.#events.protocol(rank, event.protocol.peer, event.protocol.reason, event.protocol.count);
       } else if (event.finalize) {
         this.finalized.add(rank);
         for (const [other, session] of this.#sessions) if (other !== rank && !session.destroyed) session.write({ peerFinalizing: { rank } });
@@ -157,6 +186,35 @@ export class Coordinator {
     for (const call of this.#sessions.values()) call.write({ table: { endpoints } });
   }
 
+  readonly #stateWaiters = new Map<number, (pending: PendingOperation[]) => void>();
+
+  /**
+   * Asks every rank what it is waiting in; resolves, after at most
+   * `waitMs`, to each answer by rank (a rank that does not answer is absent:
+   * it is stopped, or computing without yielding).
+   */
+  reportState(waitMs: number): Promise<Map<number, PendingOperation[]>> {
+    const answers = new Map<number, PendingOperation[]>();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.#stateWaiters.clear();
+        resolve(answers);
+      };
+      const timer = setTimeout(finish, waitMs);
+      const live = [...this.#sessions].filter(([rank, call]) => !call.destroyed && !this.finalized.has(rank));
+      if (live.length === 0) return finish();
+      for (const [rank, call] of live) {
+        this.#stateWaiters.set(rank, (pending) => {
+          answers.set(rank, pending.map((p) => ({ ...p, peer: Number(p.peer), tag: Number(p.tag), bytes: Number(p.bytes), waitedMs: Number(p.waitedMs) })));
+          this.#stateWaiters.delete(rank);
+          if (this.#stateWaiters.size === 0) finish();
+        });
+        call.write({ reportState: {} });
+      }
+    });
+  }
+
   /** Tells every live rank that `rank` failed. */
   peerFailed(rank: number, reason: string): void {
     const host = this.registered.get(rank)?.host ?? '';
@@ -168,13 +226,14 @@ export class Coordinator {
   /** Stops both servers. */
   close(): void {
     this.#closed = true;
+    this.#enrollListener?.close();
+    this.#sessionListener?.close();
     for (const call of this.#sessions.values()) if (!call.destroyed) call.end();
     for (const server of this.#servers) server.forceShutdown();
   }
 }
 
-function bind(server: grpc.Server, host: string, credentials: grpc.ServerCredentials): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:0`, credentials, (error, port) => (error ? reject(error) : resolve(`${host}:${port}`)));
-  });
-}
+/** Time a connection to the coordinator has to enroll or open its session, ms. */
+const AUTH_DEADLINE_MS = 10_000;
+/** Most connections to one coordinator port waiting to authenticate at once. */
+const MAX_PENDING_CONNECTIONS = 256;

@@ -197,7 +197,8 @@ export class AgentHost implements Host {
       });
     });
     const broke = (why?: string): void => {
-      if (why !== undefined) this.#lose(`its agent's channel broke: ${why}`);
+      // Once every rank has reported its exit, the channel has nothing left to carry.
+      if (why !== undefined && this.#live.size > 0) this.#lose(`its agent's channel broke: ${why}`);
     };
     this.#stdio = new MessageChannel<AgentOutput, AgentInput>(
       child.stdout as Readable,
@@ -273,7 +274,10 @@ export class AgentHost implements Host {
       this.#started = true;
       for (const { rank, pid } of message.started.pids) this.#events.started(rank, pid);
     }
-    else if (message.fatal) this.#events.fatal(message.fatal.rank, { type: 'fatal', message: message.fatal.message, stack: message.fatal.stack, consequence: message.fatal.consequence });
+    else if (message.fatal) {
+      const { rank, message: text, stack, consequence, op } = message.fatal;
+      this.#events.fatal(rank, { type: 'fatal', message: text, stack, consequence, ...(op ? { op } : {}) });
+    }
     else if (message.exited) {
       const { rank, code, signal, error } = message.exited;
       for (const which of [1, 2]) this.#streams.get(`${rank}:${which}`)?.end();

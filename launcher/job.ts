@@ -12,13 +12,15 @@
  * on every host, and exits with the failed rank's status (128 + signal number
  * for a signal). The cause is printed last.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import { config } from '../src/config.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { DEFAULT_JOB_VALIDITY_MS, generateKeyPair, JobCa } from '../src/security/pki.js';
 import type { FatalReport } from '../src/runtime.js';
+import { describeOperation, type PendingOperation } from '../src/state.js';
 import type { TlsMaterial } from '../src/security/tls.js';
 import { interfaceAddresses, isLoopback, type InterfaceFilter } from '../src/transport/addresses.js';
 import { agentMessages } from '../src/transport/wire.js';
@@ -134,6 +136,36 @@ function sealedChannel(ready: Promise<{ server: AgentServer; ca: JobCa }>, socke
   return { sealed, connection: expected.then((e) => e.connection) };
 }
 
+/** A process's state from /proc, for ranks that do not answer (only those on this host). */
+function processState(pid: number | undefined, here: boolean): 'stopped' | 'gone' | 'unknown' {
+  if (pid === undefined || !here) return 'unknown';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[tT]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)) ? 'stopped' : 'unknown';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** Security and protocol reports, printed once per kind, with a count of the rest at the end. */
+class Reported {
+  readonly #kinds = new Map<string, { line: string; more: number }>();
+
+  add(kind: string, line: string, count: number): void {
+    const seen = this.#kinds.get(kind);
+    if (seen !== undefined) {
+      seen.more += count;
+      return;
+    }
+    this.#kinds.set(kind, { line, more: count - 1 });
+    say(line);
+  }
+
+  summary(): void {
+    for (const { line, more } of this.#kinds.values()) if (more > 0) say(`${more} more like this: ${line}`);
+  }
+}
+
 /** Runs the job; resolves to the launcher's exit status. */
 export async function runJob(plan: JobPlan): Promise<number> {
   const graceMs = plan.graceMs ?? 1500;
@@ -188,6 +220,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
   let cause: Cause | undefined;
   /** Reports of unauthenticated connections not yet printed (see the coordinator's `security` event). */
   const heldReports = new Set<string>();
+  const reported = new Reported();
   /** Ranks other than the cause's that failed on their own (not as a consequence of another's failure). */
   const alsoFailed: string[] = [];
   /** Sets the cause; `from` is the rank that caused it, `gone` the ranks it accounts for (a lost host's). */
@@ -298,14 +331,36 @@ export async function runJob(plan: JobPlan): Promise<number> {
   process.stdin.on('end', onStdinEnd);
   process.stdin.on('error', () => undefined);
 
+  /** Prints what every running rank waits for; resolves to the ranks that are stopped (SIGSTOP). */
+  const report = async (): Promise<RankState[]> => {
+    const states = (await coordinator?.reportState(2000)) ?? new Map<number, PendingOperation[]>();
+    const stopped: RankState[] = [];
+    const lines = running().map((r) => {
+      const pending = states.get(r.rank);
+      const who = `  rank ${r.rank} (pid ${r.pid ?? 'none'}, host ${r.host}): `;
+      if (pending !== undefined) return pending.length === 0 ? `${who}nothing pending` : pending.map((op, i) => `${i === 0 ? who : ' '.repeat(who.length)}${describeOperation(op)}`).join('\n');
+      const state = processState(r.pid, isThisHost(r.host));
+      if (state === 'stopped') stopped.push(r);
+      return `${who}no answer: ${state === 'stopped' ? 'its process is stopped (SIGSTOP)' : state === 'gone' ? 'its process is gone' : 'it is stopped, or computing without yielding to the event loop'}`;
+    });
+    say(`what each rank waits for:\n${lines.join('\n')}`);
+    return stopped;
+  };
   if (plan.timeoutSec !== undefined) {
     timers.push(
       setTimeout(() => {
-        fail(TIMEOUT_EXIT_CODE, `timeout after ${plan.timeoutSec} s; ranks still running: ${running().map((r) => `${r.rank} (pid ${r.pid ?? 'none'}${multiHost ? `, host ${r.host}` : ''})`).join(', ')}`);
-        teardown(0);
+        void report().then((stopped) => {
+          const still = `ranks still running: ${running().map((r) => `${r.rank} (pid ${r.pid ?? 'none'}${multiHost ? `, host ${r.host}` : ''})`).join(', ')}`;
+          const frozen = stopped.map(describe).join(', ');
+          fail(TIMEOUT_EXIT_CODE, `timeout after ${plan.timeoutSec} s; ${stopped.length > 0 ? `${frozen} ${stopped.length === 1 ? 'is' : 'are'} stopped, and the others wait; ` : ''}${still}`);
+          teardown(0);
+        });
       }, plan.timeoutSec * 1000),
     );
   }
+  // SIGUSR1: the same report, and the job goes on.
+  const onUsr1 = (): void => void report();
+  process.on('SIGUSR1', onUsr1);
 
   try {
     const ca = await caPromise;
@@ -315,14 +370,16 @@ export async function runJob(plan: JobPlan): Promise<number> {
         coordinator?.peerFailed(rank, `called abort(${code})`);
         teardown(0);
       },
-      security: (rank, peer, reason, unauthenticated) => {
+      security: (rank, peer, reason, unauthenticated, count) => {
         const line = `security: ${rank === undefined ? 'coordinator' : `rank ${rank}`} refused ${peer}: ${reason}`;
+        const kind = `${rank} ${reason}`;
         // A rank that dies during its handshake leaves an unauthenticated connection behind:
         // such a report is printed only if the job is not failing a moment later.
-        if (!unauthenticated) return say(line);
+        if (!unauthenticated) return reported.add(kind, line, count);
         heldReports.add(line);
-        timers.push(setTimeout(() => heldReports.delete(line) && cause === undefined && say(line), 1000));
+        timers.push(setTimeout(() => heldReports.delete(line) && cause === undefined && reported.add(kind, line, count), 1000));
       },
+      protocol: (rank, peer, reason, count) => reported.add(`${rank} ${peer} ${reason}`, `rank ${rank} refused ${peer}: ${reason}`, count),
       lost: (rank, reason) => {
         // A rank whose process ends loses its session too: give its exit a moment to be reported first.
         timers.push(
@@ -352,7 +409,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
         caPem: ca.certPem,
         enroll: pick(c.enrollAddresses),
         coordinator: pick(c.sessionAddresses),
-        tokens: new Map(map.ranks.filter((p) => p.node === host.node).map((p) => [p.rank, c.tokens.create(p.rank)])),
+        tokens: new Map(map.ranks.filter((p) => p.node === host.node).map((p) => [p.rank, c.tokens.create(p.rank, config.initTimeoutMs)])),
         network: { multiHost, include: [...plan.network.include], exclude: [...plan.network.exclude] },
       });
     }
@@ -365,15 +422,23 @@ export async function runJob(plan: JobPlan): Promise<number> {
   for (const host of hosts) host.close();
   await Promise.all(hosts.map((h) => h.done));
   if (cause === undefined) for (const line of heldReports) say(line);
+  reported.summary();
   if (cause !== undefined) {
     say(cause.headline);
     if (cause.stack) process.stderr.write(`${cause.stack}\n`);
     for (const line of alsoFailed) say(line);
-    if (cause.running > 0) say(`${cause.running}${cause.others ? ' other' : ''} rank${cause.running === 1 ? '' : 's'} stopped`);
+    if (cause.running > 0) {
+      // What the stopped ranks were waiting in, from their PeerFailedErrors.
+      const waits = new Map<string, number>();
+      for (const r of ranks) if (r.rank !== cause.rank && cause.affected.has(r.rank) && r.fatal?.op) waits.set(r.fatal.op, (waits.get(r.fatal.op) ?? 0) + 1);
+      const detail = [...waits].map(([op, n]) => `${n} in ${op}`).join(', ');
+      say(`${cause.running}${cause.others ? ' other' : ''} rank${cause.running === 1 ? '' : 's'} stopped${detail ? ` (${detail})` : ''}`);
+    }
   }
   for (const t of timers) clearTimeout(t);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGUSR1', onUsr1);
   process.stdout.off('error', onOutputError);
   process.stderr.off('error', onOutputError);
   process.stdin.off('data', onStdin);

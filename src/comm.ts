@@ -36,10 +36,11 @@ import { scanRecursiveDoubling } from './collectives/scan-recursive-doubling.js'
 import { scatterBinomial } from './collectives/scatter-binomial.js';
 import { CollKind, OBJECT_FORM, type Signature } from './collectives/signature.js';
 import { algorithmName, Algorithms, forcedAlgorithm, thresholds, type AlgorithmName } from './collectives/tuning.js';
-import { allocDatatype, isTypedArray, typedArrayDatatype, type TypedArray } from './datatype.js';
-import { FinalizedError, InvalidArgumentError, PeerFailedError } from './errors.js';
+import { allocDatatype, Datatype, isTypedArray, TYPED_ARRAY_CONSTRUCTORS, typedArrayDatatype, type TypedArray } from './datatype.js';
+import { config } from './config.js';
+import { FinalizedError, InvalidArgumentError, PeerFailedError, ProtocolError } from './errors.js';
 import { held } from './keepalive.js';
-import { ANY_SOURCE, ANY_TAG, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
+import { ANY_SOURCE, ANY_TAG, checkWaitOptions, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
 import { BFLOAT16, checkOp, checkReducible, FLOAT16, MAX, opCode, SUM, type HalfType, type Op } from './reduce/ops.js';
 
@@ -140,6 +141,19 @@ const NULL_STATUS = (): Status => ({ source: PROC_NULL, tag: ANY_TAG, count: 0, 
 
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+/**
+ * The options object of a call: `undefined` (then `{}`) or an object; its
+ * `signal`, `timeoutMs` and `status`, where given, are checked too.
+ * @throws InvalidArgumentError before anything is posted or sent.
+ */
+function checkOptions<T>(options: T): T {
+  const checked = checkWaitOptions(options) as T & { status?: unknown };
+  if (checked.status !== undefined && (checked.status === null || typeof checked.status !== 'object' || !Object.isExtensible(checked.status) || Object.isFrozen(checked.status))) {
+    throw new InvalidArgumentError('status', 'expected a writable object to fill in');
+  }
+  return checked;
 }
 
 /**
@@ -248,6 +262,7 @@ export class Communicator {
    * @throws PeerFailedError when `dest` died.
    */
   async send(data: unknown, dest: number, options: SendOptions = {}): Promise<void> {
+    options = checkOptions(options);
     this.#live('send');
     const to = this.#checkRank('dest', dest, [PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? 0, false);
@@ -273,6 +288,7 @@ export class Communicator {
    * @throws PeerFailedError when the source died; TimeoutError after `timeoutMs`; AbortedError on `signal`.
    */
   async recv<T = unknown>(options: RecvOptions = {}): Promise<T> {
+    options = checkOptions(options);
     this.#live('recv');
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
@@ -292,6 +308,7 @@ export class Communicator {
    * @throws as {@link Communicator.recv}.
    */
   async probe(options: Omit<RecvOptions, 'status'> = {}): Promise<Status> {
+    options = checkOptions(options);
     this.#live('probe');
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
@@ -305,6 +322,7 @@ export class Communicator {
    * @throws InvalidArgumentError for a bad `source` or `tag`.
    */
   iprobe(options: Pick<RecvOptions, 'source' | 'tag'> = {}): Status | undefined {
+    options = checkOptions(options);
     this.#live('iprobe');
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
@@ -319,6 +337,7 @@ export class Communicator {
    * @throws as {@link Communicator.send} and {@link Communicator.recv}.
    */
   async sendrecv<T = unknown>(data: unknown, dest: number, options: SendrecvOptions = {}): Promise<T> {
+    options = checkOptions(options);
     this.#live('sendrecv');
     this.#checkRank('dest', dest, [PROC_NULL]);
     this.#checkTag('sendTag', options.sendTag ?? 0, false);
@@ -338,7 +357,13 @@ export class Communicator {
   async #collective<R>(op: string, sig: Signature, body: (ch: CollectiveChannel) => Promise<R>): Promise<R> {
     this.#live(op);
     const { seq, channel } = this.#guard.begin(sig);
-    const result = await pending(op, () => body(channel));
+    let result: R;
+    try {
+      result = await pending(op, () => body(channel));
+    } catch (error) {
+      this.#guard.abandon(seq);
+      throw error;
+    }
     this.#guard.end(seq);
     return result;
   }
@@ -391,6 +416,7 @@ export class Communicator {
    * @throws InvalidArgumentError for a bad `root` or `out`; SerializationError for an uncloneable value at the root.
    */
   async bcast<T>(data: T | undefined, options: BcastOptions<T> = {}): Promise<T> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     const isRoot = this.rank === root;
     const out = isRoot ? undefined : ((options.out ?? (isTypedArray(data) ? data : undefined)) as TypedArray | undefined);
@@ -417,6 +443,11 @@ export class Communicator {
       const parent = (relative - (relative & -relative) + root) % this.size;
       const theirs = await ch.peek(parent);
       if (theirs?.alg === Algorithms.bcast.scatter_allgather) {
+        // The buffer is allocated from what the root announces: only within this rank's message limit.
+        const size = TYPED_ARRAY_CONSTRUCTORS.get(theirs.datatype as Datatype)?.BYTES_PER_ELEMENT ?? (theirs.datatype === Datatype.BUFFER ? 1 : 0);
+        if (out === undefined && (size === 0 || !Number.isSafeInteger(theirs.count) || theirs.count < 0 || theirs.count * size > config.maxMessageBytes)) {
+          throw new ProtocolError(this.#members[parent] as number, `it announced a broadcast of ${theirs.count} elements of datatype ${theirs.datatype}, which this rank cannot take (TSMPI_MAX_MESSAGE_BYTES ${config.maxMessageBytes})`);
+        }
         const buf = out ?? allocDatatype(theirs.datatype, theirs.count);
         await bcastScatterAllgather(ch, buf, root);
         return buf as T;
@@ -443,6 +474,7 @@ export class Communicator {
   scatter<A extends TypedArray>(data: A | undefined, options?: RootOptions): Promise<A>;
   scatter<T>(data: readonly T[] | undefined, options?: RootOptions): Promise<T>;
   async scatter<T>(data: readonly T[] | TypedArray | undefined, options: RootOptions = {}): Promise<T> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     let payloads: EncodedPayload[] | undefined;
     let sig = this.#sig(CollKind.scatter, { root });
@@ -475,6 +507,7 @@ export class Communicator {
    * @throws InvalidArgumentError for a bad `root`, `counts` or data.
    */
   async scatterv<T extends TypedArray>(data: T | undefined, counts: readonly number[] | undefined, options: RootOptions = {}): Promise<T> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     let payloads: EncodedPayload[] | undefined;
     let sig = this.#sig(CollKind.scatterv, { root });
@@ -505,6 +538,7 @@ export class Communicator {
    * @throws InvalidArgumentError for a bad `root`; SerializationError for an uncloneable value.
    */
   async gather<T>(data: T, options: RootOptions = {}): Promise<Gathered<T> | undefined> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     const payload = encodePayload(data);
     const typed = isTypedArray(data);
@@ -534,6 +568,7 @@ export class Communicator {
    * @throws InvalidArgumentError for a bad `root` or non-TypedArray data.
    */
   async gatherv<T extends TypedArray>(data: T, options: RootOptions = {}): Promise<Blocks<T> | undefined> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'gatherv takes a TypedArray');
     const sig = this.#sig(CollKind.gatherv, { root, datatype: this.#datatypeOf(data) });
@@ -552,6 +587,7 @@ export class Communicator {
    * @throws SerializationError for an uncloneable value; InvalidArgumentError for a bad algorithm.
    */
   async allgather<T>(data: T, options: { algorithm?: AlgorithmName<'allgather'> } = {}): Promise<Gathered<T>> {
+    options = checkOptions(options);
     const payload = encodePayload(data);
     const typed = isTypedArray(data);
     const total = typed ? data.byteLength * this.size : -1;
@@ -587,6 +623,7 @@ export class Communicator {
    * @throws InvalidArgumentError for non-TypedArray data or bad `counts`.
    */
   async allgatherv<T extends TypedArray>(data: T, options: { counts?: readonly number[]; algorithm?: AlgorithmName<'allgather'> } = {}): Promise<Blocks<T>> {
+    options = checkOptions(options);
     if (!isTypedArray(data)) throw new InvalidArgumentError('data', 'allgatherv takes a TypedArray');
     let total = -1;
     if (options.counts !== undefined) {
@@ -620,6 +657,7 @@ export class Communicator {
    * @throws InvalidArgumentError for an unknown op, a value the op cannot reduce, a bad `out` or algorithm.
    */
   async allreduce<T>(data: T, options: AllreduceOptions<T> = {}): Promise<T> {
+    options = checkOptions(options);
     const { op, half, reduce } = this.#reduceSetup(data, options);
     const typed = isTypedArray(data);
     if (typed && options.out !== undefined) this.#checkOut(options.out, data, data.length);
@@ -658,6 +696,7 @@ export class Communicator {
    * @throws as {@link Communicator.allreduce}, and for a bad `root`.
    */
   async reduce<T>(data: T, options: RootReduceOptions<T> = {}): Promise<T | undefined> {
+    options = checkOptions(options);
     const root = this.#checkRank('root', options.root ?? 0);
     const { op, half, reduce } = this.#reduceSetup(data, options);
     const typed = isTypedArray(data);
@@ -747,6 +786,7 @@ export class Communicator {
    * @throws InvalidArgumentError for data of the wrong shape or a bad algorithm.
    */
   async alltoall<T>(data: T, options: { algorithm?: AlgorithmName<'alltoall'> } = {}): Promise<T> {
+    options = checkOptions(options);
     let payloads: EncodedPayload[];
     let sig: Signature;
     const typed = isTypedArray(data);
@@ -797,6 +837,7 @@ export class Communicator {
    * @throws as {@link Communicator.allreduce}.
    */
   async scan<T>(data: T, options: ReduceOptions = {}): Promise<T> {
+    options = checkOptions(options);
     return this.#scan(data, options, true) as Promise<T>;
   }
 
@@ -806,6 +847,7 @@ export class Communicator {
    * @throws as {@link Communicator.allreduce}.
    */
   async exscan<T>(data: T, options: ReduceOptions = {}): Promise<T | undefined> {
+    options = checkOptions(options);
     return this.#scan(data, options, false) as Promise<T | undefined>;
   }
 

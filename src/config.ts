@@ -24,6 +24,16 @@ export interface Config {
   eagerBytes: number;
   /** Largest message a rank accepts, in bytes. `TSMPI_MAX_MESSAGE_BYTES`, default 2 GiB. */
   maxMessageBytes: number;
+  /**
+   * The most payload bytes one peer may have waiting unexpected (sent, not
+   * yet received) at this rank; a peer that sends more is refused (its link
+   * is closed and both ranks fail, naming it). `TSMPI_UNEXPECTED_BYTES`,
+   * default 256 MiB. A message above the eager limit costs only its header
+   * until it is received (rendezvous).
+   */
+  unexpectedBytes: number;
+  /** The most messages one peer may have waiting unexpected at this rank. `TSMPI_UNEXPECTED_MESSAGES`, default 100000. */
+  unexpectedMessages: number;
   /** HTTP/2 receive window of a rank's client connections, bytes. `TSMPI_FLOW_CONTROL_WINDOW`, default 1 MiB. */
   flowControlWindow: number;
   /** How long a rank waits for a peer's connection, ms. `TSMPI_CONNECT_TIMEOUT_MS`, default 30000. */
@@ -102,6 +112,8 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     chunkBytes: reader.int('TSMPI_CHUNK_BYTES', 1 << 20, 1024),
     eagerBytes: reader.int('TSMPI_EAGER_BYTES', 1 << 20, 0),
     maxMessageBytes: reader.int('TSMPI_MAX_MESSAGE_BYTES', 2 ** 31, 1),
+    unexpectedBytes: reader.int('TSMPI_UNEXPECTED_BYTES', 256 * 1024 * 1024, 1024),
+    unexpectedMessages: reader.int('TSMPI_UNEXPECTED_MESSAGES', 100_000, 16),
     flowControlWindow: reader.int('TSMPI_FLOW_CONTROL_WINDOW', 1 << 20, 65535, 2 ** 31 - 1),
     connectTimeoutMs: reader.int('TSMPI_CONNECT_TIMEOUT_MS', 30_000, 1),
     initTimeoutMs: reader.int('TSMPI_INIT_TIMEOUT_MS', 60_000, 1),

@@ -3,6 +3,8 @@
  * enums of `proto/tsmpi.proto` (the numbers must stay equal).
  */
 
+import { InvalidArgumentError } from './errors.js';
+
 /** Every TypedArray type tsmpi carries as raw bytes. */
 export type TypedArray =
   | Int8Array
@@ -86,6 +88,6 @@ export function isTypedArray(value: unknown): value is TypedArray {
 export function allocDatatype(datatype: number, length: number): TypedArray {
   if (datatype === Datatype.BUFFER) return Buffer.alloc(length);
   const ctor = TYPED_ARRAY_CONSTRUCTORS.get(datatype as Datatype);
-  if (ctor === undefined) throw new TypeError(`datatype ${datatype} is not a TypedArray type`);
+  if (ctor === undefined) throw new InvalidArgumentError('datatype', `${datatype} is not a TypedArray type`);
   return new ctor(length);
 }

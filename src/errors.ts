@@ -24,6 +24,7 @@ export type MpiErrorCode =
   | 'ERR_TSMPI_TRANSPORT'
   | 'ERR_TSMPI_BOOTSTRAP'
   | 'ERR_TSMPI_CONFIG'
+  | 'ERR_TSMPI_PROTOCOL'
   | 'ERR_TSMPI_COLLECTIVE_MISMATCH';
 
 /** Base class of every tsmpi error. */
@@ -158,5 +159,24 @@ export class ConfigurationError extends MpiError {
     this.variable = variable;
     this.value = value;
     this.accepted = accepted;
+  }
+}
+
+/**
+ * A peer broke the protocol or its limits (a malformed frame, a message
+ * above the eager limit, more unexpected messages than its budget): this rank
+ * refuses it, closing the link. Waits on that peer then fail with
+ * {@link PeerFailedError}; the event is reported to the launcher.
+ */
+export class ProtocolError extends MpiError {
+  /** The peer's rank. */
+  readonly peer: number;
+  /** What it did. */
+  readonly reason: string;
+
+  constructor(peer: number, reason: string, options?: { cause?: unknown }) {
+    super('ERR_TSMPI_PROTOCOL', `rank ${peer} broke the protocol: ${reason}`, options);
+    this.peer = peer;
+    this.reason = reason;
   }
 }

@@ -61,5 +61,6 @@ export {
   TransportError,
   BootstrapError,
   ConfigurationError,
+  ProtocolError,
   type MpiErrorCode,
 } from './errors.js';

@@ -13,12 +13,15 @@ import { writeSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { checkLeftovers } from './collectives/guard.js';
 import { Communicator } from './comm.js';
 import { config } from './config.js';
 import { BootstrapError, FinalizedError, NotInitializedError, PeerFailedError } from './errors.js';
 import { configurationError } from './environment.js';
 import { held } from './keepalive.js';
 import { debug, setLogRank, warn } from './log.js';
+import { ReportLimiter } from './reports.js';
+import { pendingOperations } from './state.js';
 import { Engine } from './p2p/engine.js';
 import { createCsr, generateKeyPair, type KeyPair } from './security/pki.js';
 import { channelCredentials, type TlsMaterial } from './security/tls.js';
@@ -58,19 +61,25 @@ export interface FatalReport {
   stack: string;
   /** A `PeerFailedError`: a consequence of another rank's failure, not a cause. */
   consequence: boolean;
+  /** For a consequence, the operation that was waiting (`allreduce`, `recv`). */
+  op?: string;
 }
 
 interface JobEventMessage {
-  table?: { endpoints: Array<{ rank: number; addresses: string[]; host: string; node: number }> };
+  table?: { endpoints: Array<{ rank: number; addresses: string[]; host: string; node: number; maxMessageBytes: number }> };
   peerFailed?: { rank: number; host: string; reason: string };
   allFinalized?: object;
   peerFinalizing?: { rank: number };
+  reportState?: object;
 }
 
 type SessionCall = grpc.ClientDuplexStream<object, JobEventMessage>;
 
 interface State {
   world: Communicator;
+  engine: Engine;
+  /** Security and protocol reports to the launcher, rate-limited. */
+  reports?: ReportLimiter<object>;
   transport: Transport | GrpcTransport;
   session?: SessionCall;
   fence?: FinalizeFence;
@@ -174,8 +183,9 @@ async function start(): Promise<Communicator> {
   finalizeAtExit(ready?.fd);
   if (ready === undefined) {
     const transport = new MemoryJob(1).transport(0);
-    const world = new Communicator(new Engine(transport), 0, () => finalized);
-    state = { world, transport, clients: [] };
+    const engine = new Engine(transport);
+    const world = new Communicator(engine, 0, () => finalized);
+    state = { world, engine, transport, clients: [] };
     return world;
   }
   const { lifeline, keyPair } = ready;
@@ -193,6 +203,10 @@ async function start(): Promise<Communicator> {
   const tls: TlsMaterial = { caPem: bootstrap.caPem, certPem, keyPem: keys.privateKeyPem };
 
   const session: { call?: SessionCall } = {};
+  const reports = new ReportLimiter<{ security?: { peer: string; reason: string; unauthenticated: boolean }; protocol?: { peer: string; reason: string } }>((report, count) => {
+    const [kind, body] = Object.entries(report)[0] as [string, object];
+    session.call?.write({ [kind]: { ...body, count } });
+  });
   const transport = await GrpcTransport.start({
     jobId: bootstrap.jobId,
     rank: bootstrap.rank,
@@ -200,10 +214,9 @@ async function start(): Promise<Communicator> {
     tls,
     listen: listenAddresses(bootstrap),
     node: bootstrap.node,
-    // The launcher prints what it is told.
-    onSecurityEvent: (peer, reason, unauthenticated) => {
-      session.call?.write({ security: { peer, reason, unauthenticated } });
-    },
+    // The launcher prints what it is told, at a bounded rate.
+    onSecurityEvent: (peer, reason, unauthenticated) => reports.report(`security ${reason}`, { security: { peer, reason, unauthenticated } }),
+    onProtocolEvent: (peer, reason) => reports.report(`protocol ${peer} ${reason}`, { protocol: { peer, reason } }),
   });
   const sessionClient = new grpc.Client(
     grpcTarget(bootstrap.coordinator),
@@ -219,14 +232,25 @@ async function start(): Promise<Communicator> {
   const fence = new FinalizeFence();
   const table = await joinSession(sessionCall, transport, fence, bootstrap.host, bootstrap.node);
   transport.setPeers(table);
-  const world = new Communicator(new Engine(transport), 0, () => finalized);
-  state = { world, transport, session: sessionCall, fence, clients: [sessionClient], lifeline };
+  const engine = new Engine(transport);
+  const world = new Communicator(engine, 0, () => finalized);
+  state = { world, engine, transport, session: sessionCall, fence, clients: [sessionClient], lifeline, reports };
   debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${transport.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`);
   return world;
 }
 
-/** SNI name only: identity is checked from the certificate's SAN, never the host name. */
-const COORDINATOR_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'tsmpi' };
+const COORDINATOR_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // SNI name only: identity is checked from the certificate's SAN, never the host name.
+  'grpc.ssl_target_name_override': 'tsmpi',
+  // The address table of a large job is more than grpc-js's default 4 MiB.
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024,
+  // A long backstop for a silent link, as between ranks (a busy rank cannot answer pings).
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 300_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.enable_retries': 0,
+};
 
 const coordinatorService = services.tsmpi.v1.Coordinator.service;
 const sessionMethod = coordinatorService.Session as grpc.MethodDefinition<object, JobEventMessage>;
@@ -282,7 +306,8 @@ function listenAddresses(bootstrap: Bootstrap): string[] {
   return ['127.0.0.1', ...addresses];
 }
 
-function parseBootstrap(line: string): Bootstrap {
+/** Parses the bootstrap line; throws BootstrapError. @internal exported for tests. */
+export function parseBootstrap(line: string): Bootstrap {
   let b: Partial<Bootstrap>;
   try {
     b = JSON.parse(line) as Partial<Bootstrap>;
@@ -357,12 +382,14 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
       if (event.table && !joined) {
         joined = true;
         clearTimeout(timer);
-        resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node })));
+        resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node, maxMessageBytes: Number(e.maxMessageBytes) })));
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
         fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
       } else if (event.peerFinalizing) {
         transport.peerFinalizing(event.peerFinalizing.rank);
+      } else if (event.reportState) {
+        call.write({ state: { pending: state === undefined ? [] : pendingOperations(state.engine, transport.pendingSends()) } });
       } else if (event.allFinalized) {
         fence.release();
       }
@@ -375,7 +402,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
         process.exit(1);
       }
     });
-    call.write({ register: { addresses: transport.addresses, host, node, pid: process.pid } });
+    call.write({ register: { addresses: transport.addresses, host, node, pid: process.pid, maxMessageBytes: config.maxMessageBytes } });
   });
 }
 
@@ -398,7 +425,9 @@ function installFatalReport(fd: number): void {
 function fatal(fd: number, error: unknown, what: string): never {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line) && !line.includes('node:internal')) : [];
-  const report: FatalReport = { type: 'fatal', message: `${what}: ${message}`, stack: frames.join('\n'), consequence: (error as { code?: unknown } | null)?.code === 'ERR_TSMPI_PEER_FAILED' };
+  const consequence = (error as { code?: unknown } | null)?.code === 'ERR_TSMPI_PEER_FAILED';
+  const op = consequence ? String((error as { op?: unknown }).op) : undefined;
+  const report: FatalReport = { type: 'fatal', message: `${what}: ${message}`, stack: frames.join('\n'), consequence, ...(op ? { op } : {}) };
   try {
     writeSync(fd, `${JSON.stringify(report)}\n`);
   } catch {
@@ -440,8 +469,11 @@ export function finalize(): Promise<void> {
   leaving ??= held(async () => {
     if (s.session !== undefined && s.fence !== undefined && s.transport instanceof GrpcTransport) {
       await s.transport.quiesce();
+      s.reports?.flush();
       s.session.write({ finalize: {} });
       await s.fence.done;
+      // Every rank has handed over its last message: what is left for a completed collective is a mismatch.
+      checkLeftovers();
     } else {
       await s.world.barrier();
     }
@@ -457,13 +489,19 @@ export function finalize(): Promise<void> {
 
 /**
  * Ends the whole job with exit status `code` (MPI_Abort): the launcher stops
- * every rank. Never resolves.
+ * every rank, this one included, at once; should it not (it is gone, or the
+ * report cannot reach it within 10 s), this rank exits with `code` itself.
+ * Never resolves.
  */
 export async function abort(code = 1, reason = 'abort() called'): Promise<never> {
   const session = state?.session;
   if (session !== undefined) {
+    const stopped = new Promise<void>((resolve) => {
+      state?.lifeline?.once('close', () => resolve());
+      setTimeout(resolve, 10_000).unref();
+    });
     session.write({ abort: { code, reason } });
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await held(() => stopped);
   }
   process.exit(code);
 }

@@ -4,6 +4,7 @@
  * (never re-encoded) to its children, largest subtree first.
  * Source: Thakur, Rabenseifner & Gropp (2005) §4.1 (MPICH's short-message bcast).
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { EncodedPayload } from '../p2p/payload.js';
 import type { CollectiveChannel } from './channel.js';
 
@@ -24,7 +25,7 @@ export async function bcastBinomial(
     }
     mask <<= 1;
   }
-  if (data === undefined) throw new Error('bcast: the root has no payload');
+  if (data === undefined) throw new InvalidArgumentError('data', 'bcast: the root has no payload');
   const sends: Promise<void>[] = [];
   for (mask >>= 1; mask > 0; mask >>= 1) {
     if (relative + mask < size) sends.push(ch.send((relative + mask + root) % size, data));

@@ -9,11 +9,10 @@
  * difference (after telling the peer, so that both ranks fail).
  */
 import { isTypedArray, type TypedArray } from '../datatype.js';
-import { MpiError } from '../errors.js';
 import type { Engine } from '../p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from '../p2p/payload.js';
 import type { PayloadKind } from '../datatype.js';
-import type { Signature } from './signature.js';
+import { CollectiveMismatchError, type Signature } from './signature.js';
 
 /** Maps communicator ranks to transport (world) ranks. */
 export interface Group {
@@ -79,10 +78,14 @@ export class CollectiveChannel {
   async recvTyped<T extends TypedArray>(source: number, like: T, length: number): Promise<T> {
     const value = await this.recvValue(source);
     if (!isTypedArray(value) || value.constructor !== like.constructor || value.length !== length) {
-      throw new MpiError(
-        'ERR_TSMPI_COLLECTIVE_MISMATCH',
-        `rank ${this.rank} expected ${length} ${like.constructor.name} elements from rank ${source}, got ${isTypedArray(value) ? `${value.length} ${value.constructor.name}` : typeof value}`,
-      );
+      throw new CollectiveMismatchError({
+        rank: this.rank,
+        peer: source,
+        mine: `${length} ${like.constructor.name} elements`,
+        theirs: isTypedArray(value) ? `${value.length} ${value.constructor.name} elements` : typeof value,
+        reason: 'different data',
+        seq: this.#tag,
+      });
     }
     return value as T;
   }

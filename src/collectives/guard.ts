@@ -17,8 +17,8 @@
  * matches user or collective messages.
  */
 import { config } from '../config.js';
-import { MpiError } from '../errors.js';
-import type { Engine, Received } from '../p2p/engine.js';
+import { ProtocolError } from '../errors.js';
+import { ANY_SOURCE, type Engine, type Received } from '../p2p/engine.js';
 import { decodePayload, encodePayload } from '../p2p/payload.js';
 import { CollectiveChannel, type Group, type MismatchCheck } from './channel.js';
 import { CollectiveMismatchError, describeSignature, signatureMismatch, type Signature } from './signature.js';
@@ -30,6 +30,37 @@ type Control =
   | { t: 'mismatch'; seq: number; mine: string; theirs: string; reason: string }
   | { t: 'query'; seq: number }
   | { t: 'answer'; seq: number; state: 'unknown' | 'active' | 'done'; sig?: Signature };
+
+/** A collective call in progress, for reports of what a rank is blocked in. */
+export interface ActiveCollective {
+  /** The communicator's context (its name in reports). */
+  context: number;
+  seq: number;
+  /** The call, as mismatch messages name it: `allreduce(count 1024, float64, SUM, rabenseifner)`. */
+  call: string;
+  /** How many receives of the algorithm have begun (its step). */
+  step: number;
+  /** The world rank the current step waits for, if it waits. */
+  waitingOn: number | undefined;
+  since: number;
+}
+
+/** Every guard of a live communicator in this process (for reports). */
+const guards = new Set<CollectiveGuard>();
+
+/**
+ * At finalize, once every rank has handed over its last message: a message
+ * still queued for a collective call that completed was meant for a call
+ * its receiver did not make. @throws CollectiveMismatchError
+ */
+export function checkLeftovers(): void {
+  for (const guard of guards) guard.checkLeftovers();
+}
+
+/** The collective calls in progress on every communicator of this process. */
+export function activeCollectives(): ActiveCollective[] {
+  return [...guards].flatMap((g) => g.active());
+}
 
 /** Per-communicator collective bookkeeping. */
 export class CollectiveGuard {
@@ -56,6 +87,14 @@ export class CollectiveGuard {
     this.#controlContext = controlContext;
     this.#algName = algName;
     engine.listen(controlContext, (message) => this.#onControl(message));
+    guards.add(this);
+  }
+
+  readonly #active = new Map<number, ActiveCollective>();
+
+  /** The calls of this communicator in progress. */
+  active(): ActiveCollective[] {
+    return [...this.#active.values()].map((a) => ({ ...a, call: this.#describe(this.#log.get(a.seq)?.sig ?? ({} as Signature)) }));
   }
 
   /** A mismatch another rank reported against this communicator, if any. */
@@ -121,9 +160,11 @@ export class CollectiveGuard {
     this.#next = (this.#next + 1) % TAG_MODULUS;
     this.#log.set(seq, { sig, done: false });
     this.#log.delete((seq - LOG_SIZE + TAG_MODULUS) % TAG_MODULUS);
+    const active: ActiveCollective = { context: this.#collContext - 1, seq, call: '', step: 0, waitingOn: undefined, since: Date.now() };
+    this.#active.set(seq, active);
     const check: MismatchCheck = {
       check: (source, theirs) => {
-        if (theirs === undefined) throw new MpiError('ERR_TSMPI_COLLECTIVE_MISMATCH', `collective #${seq}: rank ${source} sent a message without a signature`);
+        if (theirs === undefined) throw new ProtocolError(this.#group.world(source), `it sent a message of collective #${seq} without a signature`);
         const reason = signatureMismatch(sig, theirs);
         if (reason !== undefined) throw this.#mismatch(seq, source, sig, theirs, reason);
         // Learn what a non-root could not know when it called.
@@ -131,27 +172,42 @@ export class CollectiveGuard {
         if (sig.datatype === 0) sig.datatype = theirs.datatype;
         if (sig.alg === 0) sig.alg = theirs.alg;
       },
-      wait: (source, receive) => this.#watch(seq, sig, source, receive),
+      wait: (source, receive) => {
+        active.step++;
+        active.waitingOn = this.#group.world(source);
+        return this.#watch(seq, sig, source, receive).finally(() => (active.waitingOn = undefined));
+      },
     };
     return { seq, channel: new CollectiveChannel(this.#engine, this.#group, this.#rank, this.#collContext, seq, sig, check) };
   }
 
   /** Ends call `seq`: a message still queued for it was meant for a call this rank did not make. */
   end(seq: number): void {
+    this.abandon(seq);
+    this.#checkOrphans();
+  }
+
+  /** Marks call `seq` done after it failed (no orphan check: the communicator is being torn down). */
+  abandon(seq: number): void {
     const entry = this.#log.get(seq);
     if (entry) entry.done = true;
+    this.#active.delete(seq);
+  }
+
+  /** See {@link checkLeftovers}. */
+  checkLeftovers(): void {
     this.#checkOrphans();
   }
 
   #checkOrphans(): void {
-    for (const message of this.#engine.queued(this.#collContext)) {
-      const entry = this.#log.get(message.envelope.tag);
-      if (entry?.done) {
-        this.#engine.discard(this.#collContext, message);
-        const peer = this.#localOf(message.source);
-        const theirs = message.envelope.coll;
-        throw this.#mismatch(message.envelope.tag, peer, entry.sig, theirs, (theirs && signatureMismatch(entry.sig, theirs)) ?? `rank ${peer} sent to rank ${this.#rank}, which expected nothing from it`);
-      }
+    for (const tag of this.#engine.queuedTags(this.#collContext)) {
+      const entry = this.#log.get(tag);
+      const message = entry?.done ? this.#engine.iprobe(this.#collContext, ANY_SOURCE, tag) : undefined;
+      if (entry === undefined || message === undefined) continue;
+      this.#engine.discard(this.#collContext, message);
+      const peer = this.#localOf(message.source);
+      const theirs = message.envelope.coll;
+      throw this.#mismatch(tag, peer, entry.sig, theirs, (theirs && signatureMismatch(entry.sig, theirs)) ?? `rank ${peer} sent to rank ${this.#rank}, which expected nothing from it`);
     }
   }
 
@@ -209,6 +265,7 @@ export class CollectiveGuard {
 
   /** Stops handling control traffic (the communicator was freed). */
   close(): void {
+    guards.delete(this);
     this.#engine.unlisten(this.#controlContext);
   }
 }

@@ -7,17 +7,23 @@
  *   accept it; a receive takes the oldest queued message it accepts. Together
  *   with the transport's per-destination order this makes messages from one
  *   sender on one context non-overtaking.
+ * - Matching costs the same however long the queues are (match-queue.ts).
+ * - A peer may have at most `TSMPI_UNEXPECTED_BYTES` of payload and
+ *   `TSMPI_UNEXPECTED_MESSAGES` messages waiting unexpected here; a message
+ *   beyond that is a {@link ProtocolError} (the transport refuses the peer).
  * - A receive that can no longer be satisfied (its source failed) rejects
  *   instead of waiting forever; so does every wait on `timeoutMs` or `signal`.
  */
-import { AbortedError, PeerFailedError, TimeoutError } from '../errors.js';
+import { config } from '../config.js';
+import { AbortedError, InvalidArgumentError, PeerFailedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { CollSignature, Envelope, Payload, Transport, TransportHandler } from '../transport/transport.js';
+import { ANY, MatchQueue } from './match-queue.js';
 import type { EncodedPayload } from './payload.js';
 
 /** Matches a message from any source (`MPI_ANY_SOURCE`). */
-export const ANY_SOURCE = -1;
+export const ANY_SOURCE = ANY;
 /** Matches a message with any tag (`MPI_ANY_TAG`). */
-export const ANY_TAG = -1;
+export const ANY_TAG = ANY;
 /** The null process (`MPI_PROC_NULL`): sends to it do nothing, receives from it complete at once. */
 export const PROC_NULL = -2;
 
@@ -44,41 +50,76 @@ function complete(message: Incoming): Received | Promise<Received> {
 export interface WaitOptions {
   /** Rejects the wait with `AbortedError` when aborted. */
   signal?: AbortSignal | undefined;
-  /** Rejects the wait with `TimeoutError` after this many milliseconds. */
+  /** Rejects the wait with `TimeoutError` after this many milliseconds (a finite number >= 0, at most 2^31 - 1). */
   timeoutMs?: number | undefined;
 }
 
 interface Waiter {
   source: number;
   tag: number;
+  op: 'recv' | 'probe';
+  context: number;
+  since: number;
   settle(result: { message: Incoming } | { error: Error }): void;
 }
 
-function accepts(w: { source: number; tag: number }, source: number, tag: number): boolean {
-  return (w.source === ANY_SOURCE || w.source === source) && (w.tag === ANY_TAG || w.tag === tag);
+/** A wait in progress, for reports of what a rank is blocked in. */
+export interface PendingWait {
+  op: 'recv' | 'probe';
+  context: number;
+  /** A rank, or ANY_SOURCE. */
+  source: number;
+  /** A tag, or ANY_TAG. */
+  tag: number;
+  /** How long it has waited, ms. */
+  waitedMs: number;
 }
 
-function listFor<T>(map: Map<number, T[]>, context: number): T[] {
-  let list = map.get(context);
-  if (list === undefined) {
-    list = [];
-    map.set(context, list);
+/** The queues of one context. */
+interface Queues {
+  unexpected: MatchQueue<Incoming>;
+  posted: MatchQueue<Waiter>;
+  probes: MatchQueue<Waiter>;
+}
+
+/** The largest delay setTimeout honours. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Checks wait options before anything is posted. @throws InvalidArgumentError */
+export function checkWaitOptions(options: unknown): WaitOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', `${String(options)} is not an options object`);
+  const { signal, timeoutMs } = options as WaitOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal', 'expected an AbortSignal');
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new InvalidArgumentError('timeoutMs', `${String(timeoutMs)} is not a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
   }
-  return list;
+  return options as WaitOptions;
+}
+
+/** What one peer may have waiting unexpected at a rank. */
+export interface UnexpectedBudget {
+  /** Payload bytes (`TSMPI_UNEXPECTED_BYTES`). */
+  bytes: number;
+  /** Messages (`TSMPI_UNEXPECTED_MESSAGES`). */
+  messages: number;
 }
 
 /** Matching engine of one rank, sitting on one transport. */
 export class Engine implements TransportHandler {
   readonly transport: Transport;
-  readonly #unexpected = new Map<number, Incoming[]>();
-  readonly #posted = new Map<number, Waiter[]>();
-  readonly #probes = new Map<number, Waiter[]>();
+  readonly #budget: UnexpectedBudget;
+  readonly #queues = new Map<number, Queues>();
   readonly #failed = new Map<number, PeerFailedError>();
   readonly #finished = new Set<number>();
   readonly #listeners = new Map<number, (message: Received) => void>();
+  /** Unexpected payload bytes and messages held, by source. */
+  readonly #held = new Map<number, { bytes: number; messages: number }>();
 
-  constructor(transport: Transport) {
+  /** `budget` defaults to the configuration's (`TSMPI_UNEXPECTED_BYTES`, `TSMPI_UNEXPECTED_MESSAGES`). */
+  constructor(transport: Transport, budget: UnexpectedBudget = { bytes: config.unexpectedBytes, messages: config.unexpectedMessages }) {
     this.transport = transport;
+    this.#budget = budget;
     transport.setHandler(this);
   }
 
@@ -86,7 +127,22 @@ export class Engine implements TransportHandler {
     return this.transport.rank;
   }
 
-  /** Transport upcall: a message arrived. */
+  #of(context: number): Queues {
+    let q = this.#queues.get(context);
+    if (q === undefined) this.#queues.set(context, (q = { unexpected: new MatchQueue(), posted: new MatchQueue(), probes: new MatchQueue() }));
+    return q;
+  }
+
+  #heldBy(source: number): { bytes: number; messages: number } {
+    let held = this.#held.get(source);
+    if (held === undefined) this.#held.set(source, (held = { bytes: 0, messages: 0 }));
+    return held;
+  }
+
+  /**
+   * Transport upcall: a message arrived.
+   * @throws ProtocolError when it would take the source past its budget of unexpected messages.
+   */
   message(source: number, envelope: Envelope, payload: Payload): void {
     const incoming: Incoming = { source, envelope, payload };
     const listener = this.#listeners.get(envelope.context);
@@ -96,22 +152,25 @@ export class Engine implements TransportHandler {
       else listener(ready);
       return;
     }
-    const posted = this.#posted.get(envelope.context);
-    if (posted !== undefined) {
-      const i = posted.findIndex((w) => accepts(w, source, envelope.tag));
-      if (i >= 0) {
-        const [waiter] = posted.splice(i, 1);
-        waiter?.settle({ message: incoming });
-        return;
-      }
+    const q = this.#of(envelope.context);
+    const waiter = q.posted.oldestAccepting(source, envelope.tag);
+    if (waiter !== undefined) {
+      waiter.settle({ message: incoming });
+      return;
     }
-    listFor(this.#unexpected, envelope.context).push(incoming);
-    const probes = this.#probes.get(envelope.context);
-    if (probes !== undefined && probes.length > 0) {
-      for (const probe of probes.filter((p) => accepts(p, source, envelope.tag))) {
-        probe.settle({ message: incoming });
-      }
+    // A rendezvous message costs only its header until a receive takes it.
+    const bytes = payload instanceof Uint8Array ? payload.byteLength : 0;
+    const held = this.#heldBy(source);
+    if (source !== this.rank && (held.messages + 1 > this.#budget.messages || held.bytes + bytes > this.#budget.bytes)) {
+      throw new ProtocolError(
+        source,
+        `it sent more unexpected messages than a peer may have waiting here (${this.#budget.messages} messages, TSMPI_UNEXPECTED_MESSAGES; ${this.#budget.bytes} bytes, TSMPI_UNEXPECTED_BYTES)`,
+      );
     }
+    held.messages++;
+    held.bytes += bytes;
+    q.unexpected.push(source, envelope.tag, incoming);
+    for (const probe of q.probes.allAccepting(source, envelope.tag)) probe.settle({ message: incoming });
   }
 
   /** Hands every message on `context` to `fn` instead of the queues (control traffic of the runtime). */
@@ -124,39 +183,44 @@ export class Engine implements TransportHandler {
     this.#listeners.delete(context);
   }
 
-  /** The queued (unexpected) messages on `context`, oldest first, without removing them. */
-  queued(context: number): readonly Incoming[] {
-    return this.#unexpected.get(context) ?? [];
+  /** The tags that have messages queued (unexpected) on `context`. */
+  queuedTags(context: number): Set<number> {
+    return this.#queues.get(context)?.unexpected.tags() ?? new Set();
   }
 
-  /** Removes a queued message (found by {@link queued}). */
+  /** Removes a queued message (found by {@link iprobe}). */
   discard(context: number, message: Incoming): void {
-    const queue = this.#unexpected.get(context);
-    const i = queue?.indexOf(message) ?? -1;
-    if (i >= 0) queue?.splice(i, 1);
+    if (this.#queues.get(context)?.unexpected.remove(message)) this.#release(message);
+  }
+
+  #release(message: Incoming): void {
+    const held = this.#heldBy(message.source);
+    held.messages--;
+    if (message.payload instanceof Uint8Array) held.bytes -= message.payload.byteLength;
+  }
+
+  #waitersOn(rank: number, exactly: boolean): Waiter[] {
+    const out: Waiter[] = [];
+    for (const q of this.#queues.values()) {
+      for (const queue of [q.posted, q.probes]) {
+        out.push(...queue.fromSource(rank));
+        if (!exactly) out.push(...queue.fromSource(ANY));
+      }
+    }
+    return out;
   }
 
   /** Transport upcall: a peer is gone. Receives that depended on it reject. */
   peerFailed(rank: number, error: PeerFailedError): void {
     if (this.#failed.has(rank)) return;
     this.#failed.set(rank, error);
-    for (const map of [this.#posted, this.#probes]) {
-      for (const waiters of map.values()) {
-        for (const w of waiters.filter((x) => x.source === rank || x.source === ANY_SOURCE)) {
-          w.settle({ error: this.#failure(rank, 'recv') });
-        }
-      }
-    }
+    for (const w of this.#waitersOn(rank, false)) w.settle({ error: this.#failure(rank, w.op) });
   }
 
   /** Transport upcall: a peer finalized; nothing more will come from it. */
   peerFinished(rank: number): void {
     this.#finished.add(rank);
-    for (const map of [this.#posted, this.#probes]) {
-      for (const waiters of map.values()) {
-        for (const w of waiters.filter((x) => x.source === rank)) w.settle({ error: this.#finishedError(rank) });
-      }
-    }
+    for (const w of this.#waitersOn(rank, true)) w.settle({ error: this.#finishedError(rank) });
   }
 
   #finishedError(rank: number): PeerFailedError {
@@ -164,18 +228,17 @@ export class Engine implements TransportHandler {
   }
 
   #failure(rank: number, op: string): PeerFailedError {
-    const original = this.#failed.get(rank);
-    if (original === undefined) throw new Error(`rank ${rank} has not failed`);
+    const original = this.#failed.get(rank) as PeerFailedError;
     return new PeerFailedError({ rank: original.rank, host: original.host, op, reason: original.reason });
   }
 
   /** The failure that makes a receive from `source` hopeless, if any. */
-  #hopeless(source: number): PeerFailedError | undefined {
+  #hopeless(source: number, op: string): PeerFailedError | undefined {
     if (source === ANY_SOURCE) {
       const [first] = this.#failed.keys();
-      return first === undefined ? undefined : this.#failure(first, 'recv');
+      return first === undefined ? undefined : this.#failure(first, op);
     }
-    if (this.#failed.has(source)) return this.#failure(source, 'recv');
+    if (this.#failed.has(source)) return this.#failure(source, op);
     return this.#finished.has(source) ? this.#finishedError(source) : undefined;
   }
 
@@ -191,17 +254,21 @@ export class Engine implements TransportHandler {
       return;
     }
     if (this.#failed.has(dest)) throw this.#failure(dest, 'send');
+    const limit = this.transport.maxMessageBytesOf(dest);
+    if (payload.bytes.byteLength > limit) {
+      throw new InvalidArgumentError('data', `${payload.bytes.byteLength} bytes: rank ${dest} accepts messages of at most ${limit} bytes (its TSMPI_MAX_MESSAGE_BYTES)`);
+    }
     await this.transport.send(dest, envelope, payload.bytes);
   }
 
-  /** Takes the oldest queued message `(context, source, tag)` accepts, without waiting. */
+  /** The oldest queued message `(context, source, tag)` accepts, removed when `remove`. */
   #take(context: number, source: number, tag: number, remove: boolean): Incoming | undefined {
-    const queue = this.#unexpected.get(context);
-    if (queue === undefined) return undefined;
-    const i = queue.findIndex((m) => accepts({ source, tag }, m.source, m.envelope.tag));
-    if (i < 0) return undefined;
-    const message = queue[i];
-    if (remove) queue.splice(i, 1);
+    const q = this.#queues.get(context);
+    const message = q?.unexpected.oldestMatching(source, tag);
+    if (message !== undefined && remove) {
+      q?.unexpected.remove(message);
+      this.#release(message);
+    }
     return message;
   }
 
@@ -210,12 +277,12 @@ export class Engine implements TransportHandler {
    * payload (fetched from the sender once matched, for a rendezvous message).
    */
   recv(context: number, source: number, tag: number, options: WaitOptions = {}): Promise<Received> {
-    return this.#wait(this.#posted, context, source, tag, true, 'recv', options).then(complete);
+    return this.#wait('recv', context, source, tag, options).then(complete);
   }
 
   /** Waits until a message `(context, source, tag)` accepts is queued, without receiving it. */
   probe(context: number, source: number, tag: number, options: WaitOptions = {}): Promise<Incoming> {
-    return this.#wait(this.#probes, context, source, tag, false, 'probe', options);
+    return this.#wait('probe', context, source, tag, options);
   }
 
   /** The queued message a receive would take now, if any. */
@@ -223,21 +290,21 @@ export class Engine implements TransportHandler {
     return this.#take(context, source, tag, false);
   }
 
-  #wait(
-    map: Map<number, Waiter[]>,
-    context: number,
-    source: number,
-    tag: number,
-    consume: boolean,
-    op: string,
-    options: WaitOptions,
-  ): Promise<Incoming> {
-    const ready = this.#take(context, source, tag, consume);
+  /** The waits in progress, oldest first. */
+  pendingWaits(): PendingWait[] {
+    const now = Date.now();
+    const all = [...this.#queues.values()].flatMap((q) => [...q.posted.all(), ...q.probes.all()]);
+    return all.sort((a, b) => a.since - b.since).map((w) => ({ op: w.op, context: w.context, source: w.source, tag: w.tag, waitedMs: now - w.since }));
+  }
+
+  #wait(op: 'recv' | 'probe', context: number, source: number, tag: number, options: WaitOptions): Promise<Incoming> {
+    const ready = this.#take(context, source, tag, op === 'recv');
     if (ready !== undefined) return Promise.resolve(ready);
-    const hopeless = this.#hopeless(source);
+    const hopeless = this.#hopeless(source, op);
     if (hopeless !== undefined) return Promise.reject(hopeless);
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(new AbortedError(op, { cause: signal.reason }));
+    const queue = op === 'recv' ? this.#of(context).posted : this.#of(context).probes;
 
     return new Promise<Incoming>((resolve, reject) => {
       const started = Date.now();
@@ -246,17 +313,18 @@ export class Engine implements TransportHandler {
       const waiter: Waiter = {
         source,
         tag,
+        op,
+        context,
+        since: started,
         settle: (result) => {
-          const list = map.get(context);
-          const i = list?.indexOf(waiter) ?? -1;
-          if (i >= 0) list?.splice(i, 1);
+          queue.remove(waiter);
           if (timer !== undefined) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           if ('message' in result) resolve(result.message);
           else reject(result.error);
         },
       };
-      listFor(map, context).push(waiter);
+      queue.push(source, tag, waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
         const detail = `no message from ${source === ANY_SOURCE ? 'any source' : `rank ${source}`} with ${tag === ANY_TAG ? 'any tag' : `tag ${tag}`}`;

@@ -66,7 +66,13 @@ function describe(value: unknown): string {
  * datatype the result is a view of it, without a copy.
  */
 export function decodePayload(kind: number, datatype: number, count: number, bytes: Uint8Array): unknown {
-  if (kind === PayloadKind.SERIALIZED) return v8.deserialize(bytes);
+  if (kind === PayloadKind.SERIALIZED) {
+    try {
+      return v8.deserialize(bytes);
+    } catch (error) {
+      throw new SerializationError(`cannot deserialize a received value: ${(error as Error).message}`, { cause: error });
+    }
+  }
   if (kind !== PayloadKind.TYPED) throw new TransportError(`unknown payload kind ${kind}`);
   switch (datatype) {
     case Datatype.BUFFER:

@@ -15,6 +15,7 @@
 import { createPrivateKey, randomBytes, timingSafeEqual, webcrypto, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { BootstrapError, InvalidArgumentError } from '../errors.js';
 
 const { subtle } = webcrypto;
 const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
@@ -157,7 +158,7 @@ export class JobCa {
    * long, plus five minutes of clock skew), a week by default.
    */
   static async create(jobId: string = newJobId(), validityMs: number = DEFAULT_JOB_VALIDITY_MS): Promise<JobCa> {
-    if (!JOB_ID_RE.test(jobId)) throw new TypeError(`job id ${JSON.stringify(jobId)} is not 8-64 URL-safe characters`);
+    if (!JOB_ID_RE.test(jobId)) throw new InvalidArgumentError('jobId', `${JSON.stringify(jobId)} is not 8-64 URL-safe characters`);
     const keys = await generateKeyPair();
     const cert = new pkijs.Certificate();
     cert.version = 2;
@@ -188,16 +189,16 @@ export class JobCa {
    * Rejects with `Error` when the CSR does not parse or its signature does not verify.
    */
   async issue(csr: Uint8Array, identity: Identity, validityMs: number = this.validityMs): Promise<string> {
-    if (identity.jobId !== this.jobId) throw new Error('identity belongs to another job');
+    if (identity.jobId !== this.jobId) throw new InvalidArgumentError('identity', 'it belongs to another job');
     let request: pkijs.CertificationRequest;
     let verified: boolean;
     try {
       request = pkijs.CertificationRequest.fromBER(csr);
       verified = await request.verify();
     } catch {
-      throw new Error('CSR does not parse');
+      throw new BootstrapError('the CSR does not parse');
     }
-    if (!verified) throw new Error('CSR signature does not verify');
+    if (!verified) throw new BootstrapError("the CSR's signature does not verify");
     const cert = new pkijs.Certificate();
     cert.version = 2;
     cert.serialNumber = randomSerial();
@@ -223,21 +224,26 @@ export class JobCa {
 
 /** A set of single-use bootstrap tokens, one per rank. */
 export class BootstrapTokens {
-  readonly #tokens = new Map<number, Buffer>();
+  readonly #tokens = new Map<number, { token: Buffer; expires: number }>();
 
-  /** Makes and remembers a fresh 32-byte token for `rank`. */
-  create(rank: number): Buffer {
+  /** Makes and remembers a fresh 32-byte token for `rank`, valid for `lifetimeMs`. */
+  create(rank: number, lifetimeMs = Infinity): Buffer {
     const token = randomBytes(32);
-    this.#tokens.set(rank, token);
+    this.#tokens.set(rank, { token, expires: Date.now() + lifetimeMs });
     return token;
   }
 
-  /** True, once, when `token` is `rank`'s token; the token is spent either way if it matched. */
+  /** True, once, when `token` is `rank`'s unexpired token; the token is spent either way if it matched. */
   redeem(rank: number, token: Uint8Array): boolean {
     const expected = this.#tokens.get(rank);
-    if (expected === undefined || token.length !== expected.length) return false;
-    if (!timingSafeEqual(expected, token)) return false;
+    if (expected === undefined || token.length !== expected.token.length) return false;
+    if (!timingSafeEqual(expected.token, token)) return false;
     this.#tokens.delete(rank);
-    return true;
+    return Date.now() <= expected.expires;
+  }
+
+  /** Forgets every token not yet redeemed (the job has assembled: none can be needed any more). */
+  expireAll(): void {
+    this.#tokens.clear();
   }
 }

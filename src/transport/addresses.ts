@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import os from 'node:os';
+import { InvalidArgumentError } from '../errors.js';
 
 /** `--if-include` / `--if-exclude`: CIDRs (`10.0.0.0/8`) or interface names (`eth0`). */
 export interface InterfaceFilter {
@@ -37,7 +38,7 @@ function localAddresses(): LocalAddress[] {
 function subnet(spec: string): net.BlockList {
   const [ip, bits] = spec.split('/') as [string, string | undefined];
   const prefix = bits === undefined ? 32 : Number(bits);
-  if (!net.isIPv4(ip) || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`${spec} is not an IPv4 CIDR (a.b.c.d/n) or an interface name`);
+  if (!net.isIPv4(ip) || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new InvalidArgumentError('network', `${spec} is not an IPv4 CIDR (a.b.c.d/n) or an interface name`);
   const list = new net.BlockList();
   list.addSubnet(ip, prefix, 'ipv4');
   return list;

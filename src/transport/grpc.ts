@@ -33,13 +33,15 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { config } from '../config.js';
-import { AuthenticationError, PeerFailedError, TransportError } from '../errors.js';
+import { Datatype, PayloadKind, TYPED_ARRAY_CONSTRUCTORS } from '../datatype.js';
+import { AuthenticationError, PeerFailedError, ProtocolError, TransportError } from '../errors.js';
 import { debug } from '../log.js';
 import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
 import type { Envelope, RendezvousPayload, Transport, TransportHandler } from './transport.js';
 import { dialOrder, grpcTarget, hostOf } from './addresses.js';
+import { GuardedListener } from './listener.js';
 import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
 
 /** Where a rank listens: the address table's entry for it. */
@@ -50,6 +52,8 @@ export interface Endpoint {
   host: string;
   /** Its host's index in the job (ranks of one node reach each other over loopback). */
   node: number;
+  /** The largest message it accepts, bytes (0: unknown, this rank's own limit is assumed). */
+  maxMessageBytes?: number;
 }
 
 /** How to build a rank's transport. */
@@ -68,12 +72,26 @@ export interface GrpcTransportOptions {
    * during its handshake does too).
    */
   onSecurityEvent(peer: string, reason: string, unauthenticated: boolean): void;
+  /** Called when a peer breaks the protocol or its limits and is refused. */
+  onProtocolEvent(peer: string, reason: string): void;
+  /** Limits before trust, ms and connections (defaults: 10 s for TLS and the Hello, 64 connections waiting). */
+  limits?: { helloDeadlineMs?: number; maxPendingConnections?: number };
 }
 
 type ServerCall = grpc.ServerDuplexStream<Buffer, Buffer>;
 type ClientCall = grpc.ClientDuplexStream<Buffer, Buffer>;
 
 const IDENTITY_MARK = 'tsmpi identity check';
+/** Payloads up to this size travel inside the envelope's gRPC message: one message, one copy of a few bytes. */
+const INLINE_BYTES = 16 * 1024;
+/** The largest gRPC message on a rank stream: a chunk, or an envelope with its inline payload (and room for the envelope). */
+const MAX_FRAME_BYTES = Math.max(config.chunkBytes, INLINE_BYTES) + 4096;
+/** Time a connection to a rank has for TLS and its Hello. */
+const HELLO_DEADLINE_MS = 10_000;
+/** Most connections a rank's server holds that have not yet sent a valid Hello. */
+const MAX_PENDING_CONNECTIONS = 64;
+/** Starts the status details of a stream a rank closes because its peer broke the protocol. */
+const REFUSED_MARK = 'tsmpi refused: ';
 /** OpenSSL's words for a peer certificate that does not verify, as grpc-js passes them on in `details`. */
 const TLS_VERIFY_FAILURE = /certificate|self-signed|unable to (verify|get)|CERT_|alert/i;
 
@@ -83,7 +101,7 @@ function channelOptions(): grpc.ChannelOptions {
     // SNI name only: identity is checked from the certificate's SAN, never the host name.
     'grpc.ssl_target_name_override': 'tsmpi',
     'grpc-node.flow_control_window': config.flowControlWindow,
-    'grpc.max_receive_message_length': config.chunkBytes + 4096,
+    'grpc.max_receive_message_length': MAX_FRAME_BYTES,
     'grpc.max_send_message_length': 64 * 1024,
     // A long backstop for a silent link, not the failure detector (the launcher's process
     // watch and the host agents' heartbeats are): a rank that computes for minutes without
@@ -145,9 +163,15 @@ class OutLink {
   }
 }
 
-/** Reassembles messages from one peer's stream: Envelope, then its chunks. */
-class InboundParser {
+/** Reassembles messages from one peer's stream: Envelope, then its chunks. @internal exported for tests. */
+export class InboundParser {
   #expectedSeq = 0;
+  /** The byte count of the rendezvous payload this rank asked the peer for with `rndvId`, if it did. */
+  readonly #fetched: (rndvId: number) => number | undefined;
+
+  constructor(fetched: (rndvId: number) => number | undefined) {
+    this.#fetched = fetched;
+  }
   /** The message being received; `bytes` is allocated by its first chunk (see `push`). */
   #current: { envelope: WireEnvelope; bytes: Uint8Array | undefined; filled: number } | undefined;
 
@@ -155,24 +179,30 @@ class InboundParser {
   push(data: Buffer): { envelope: WireEnvelope; payload: Uint8Array } | undefined {
     const current = this.#current;
     if (current === undefined) {
-      const { envelope, inline } = decodeEnvelope(data);
+      let decoded: ReturnType<typeof decodeEnvelope>;
+      try {
+        decoded = decodeEnvelope(data);
+      } catch (error) {
+        throw new TransportError(`it sent a malformed envelope (${(error as Error).message})`, { cause: error });
+      }
+      const { envelope, inline } = decoded;
       if (envelope.seq !== this.#expectedSeq) {
-        throw new TransportError(`message ${envelope.seq} arrived where ${this.#expectedSeq} was due`);
+        throw new TransportError(`it sent message ${envelope.seq} where ${this.#expectedSeq} was due`);
       }
       this.#expectedSeq++;
-      if (envelope.payloadBytes > config.maxMessageBytes) {
-        throw new TransportError(`a ${envelope.payloadBytes}-byte message exceeds TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`);
-      }
+      // Nothing is allocated from what the peer announces before this says it is acceptable.
+      const wrong = envelopeProblem(envelope, this.#fetched);
+      if (wrong !== undefined) throw new TransportError(`it sent ${wrong}`);
       // An RTS announces payloadBytes; none follow it.
       const follows = envelope.rndv === Rendezvous.RTS ? 0 : envelope.payloadBytes;
-      if (inline.byteLength > follows) throw new TransportError('an inline payload overruns its message');
+      if (inline.byteLength > follows) throw new TransportError('it sent an inline payload that overruns its message');
       // A whole (small) message: a copy of exactly its bytes, owned by the receiver.
       if (inline.byteLength === follows) return { envelope, payload: Uint8Array.prototype.slice.call(inline) };
       this.#current = { envelope, bytes: undefined, filled: 0 };
       return undefined;
     }
     const total = current.envelope.payloadBytes;
-    if (current.filled + data.byteLength > total) throw new TransportError('a chunk overruns its message');
+    if (current.filled + data.byteLength > total) throw new TransportError('it sent a chunk that overruns its message');
     // A message that is one chunk is that chunk: grpc-js hands over each
     // message in a buffer of its own (larger than its pool's slabs), so the
     // payload is adopted without a copy. Otherwise chunks are assembled.
@@ -189,17 +219,48 @@ class InboundParser {
   }
 }
 
+/** Bytes per element of each raw datatype on the wire. */
+const ELEMENT_BYTES = new Map<number, number>([
+  ...[...TYPED_ARRAY_CONSTRUCTORS].map(([datatype, ctor]) => [datatype, ctor.BYTES_PER_ELEMENT] as [number, number]),
+  [Datatype.BUFFER, 1],
+  [Datatype.DATAVIEW, 1],
+  [Datatype.ARRAYBUFFER, 1],
+]);
+
+/**
+ * What is wrong with an envelope from a peer, before anything is allocated
+ * for it: a phase, kind or datatype that does not exist, a count that does
+ * not match the bytes, a tag out of range, an eager message above the eager
+ * limit, a message above the size limit, or rendezvous data this rank did not
+ * ask for (or of another size).
+ */
+function envelopeProblem(e: WireEnvelope, fetched: (rndvId: number) => number | undefined): string | undefined {
+  if (e.rndv === Rendezvous.CTS) return e.payloadBytes === 0 ? undefined : 'a CTS that carries a payload';
+  if (e.rndv !== Rendezvous.EAGER && e.rndv !== Rendezvous.RTS && e.rndv !== Rendezvous.DATA) return `an unknown rendezvous phase ${e.rndv}`;
+  if (e.tag < 0 || e.tag > 2 ** 31 - 1) return `a tag ${e.tag} out of range`;
+  if (e.payloadBytes > config.maxMessageBytes) return `a ${e.payloadBytes}-byte message, above TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`;
+  if (e.rndv === Rendezvous.EAGER && e.payloadBytes > config.eagerBytes) return `an eager ${e.payloadBytes}-byte message, above the eager limit (${config.eagerBytes}, TSMPI_EAGER_BYTES)`;
+  if (e.rndv === Rendezvous.DATA) {
+    const asked = fetched(e.rndvId);
+    if (asked === undefined) return `data for rendezvous ${e.rndvId}, which this rank did not ask for`;
+    if (asked !== e.payloadBytes) return `${e.payloadBytes} bytes for rendezvous ${e.rndvId}, which announced ${asked}`;
+  }
+  if (e.kind === PayloadKind.SERIALIZED) return e.datatype === Datatype.BYTES && e.count === e.payloadBytes ? undefined : 'a serialized payload whose datatype or count is wrong';
+  if (e.kind !== PayloadKind.TYPED) return `an unknown payload kind ${e.kind}`;
+  const size = ELEMENT_BYTES.get(e.datatype);
+  if (size === undefined) return `an unknown datatype ${e.datatype}`;
+  if (e.count * size !== e.payloadBytes) return `${e.count} elements of datatype ${e.datatype} in ${e.payloadBytes} bytes`;
+  return undefined;
+}
+
 /** A rank's gRPC transport. Create with {@link GrpcTransport.start}. */
 export class GrpcTransport implements Transport {
   readonly rank: number;
   readonly size: number;
-  #addresses: string[] = [];
   readonly #options: GrpcTransportOptions;
   readonly #server: grpc.Server;
   #injector: grpc.ConnectionInjector | undefined;
-  readonly #listeners: net.Server[] = [];
-  /** Remote `address:port` of TCP connections that have not yet opened an authenticated stream. */
-  readonly #unauthenticated = new Set<string>();
+  #listener: GuardedListener | undefined;
   #handler: TransportHandler | undefined;
   #peers: readonly Endpoint[] = [];
   readonly #out = new Map<number, OutLink>();
@@ -210,6 +271,8 @@ export class GrpcTransport implements Transport {
   readonly #failures = new Map<number, Error>();
   /** Rendezvous payloads this rank asked for (CTS sent), by peer, then rendezvous id. */
   readonly #fetches = new Map<number, Map<number, PendingFetch>>();
+  /** Sends in progress. */
+  readonly #sending = new Set<{ dest: number; bytes: number; since: number; rendezvous: boolean }>();
   /** finalize() has begun: this rank sends nothing more, and its data streams have ended. */
   #quiescing = false;
   #closing = false;
@@ -223,48 +286,30 @@ export class GrpcTransport implements Transport {
 
   /** `ip:port` of each address this rank's server listens on. */
   get addresses(): readonly string[] {
-    return this.#addresses;
+    return this.#listener?.addresses ?? [];
   }
 
   /** Starts this rank's server on each address of `listen`, ports chosen by the OS. */
   static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * 1024,
-      'grpc.max_send_message_length': config.chunkBytes + 4096,
+      'grpc.max_send_message_length': MAX_FRAME_BYTES,
       'grpc.max_concurrent_streams': Math.max(16, options.size * 2),
       'grpc.keepalive_permit_without_calls': 1,
     });
     const transport = new GrpcTransport(options, server);
     server.addService(rankServiceDefinition, { attach: (call: ServerCall) => transport.#accept(call) });
-    // We own the listening socket and hand each TCP connection to grpc-js,
-    // which does the TLS handshake. Owning it lets us see connections that
-    // never authenticate (TLS refused them) and report them.
+    // We own the listening sockets and hand each TCP connection to grpc-js,
+    // which does the TLS handshake: a connection must be a rank of this job
+    // that has sent its Hello within the deadline (listener.ts).
     transport.#injector = server.createConnectionInjector(mutualTlsServerCredentials(options.tls));
-    for (const ip of options.listen) {
-      const listener = net.createServer((socket) => transport.#onConnection(socket));
-      transport.#listeners.push(listener);
-      const port = await new Promise<number>((resolve, reject) => {
-        listener.once('error', (error) => reject(new TransportError(`cannot listen on ${ip}: ${error.message}`, { cause: error })));
-        listener.listen(0, ip, () => resolve((listener.address() as net.AddressInfo).port));
-      });
-      // The runtime's handles never keep the process alive; pending operations do (keepalive.ts).
-      listener.unref();
-      transport.#addresses.push(`${ip}:${port}`);
-    }
-    return transport;
-  }
-
-  #onConnection(socket: net.Socket): void {
-    socket.setNoDelay(true); // no Nagle delay on small messages: latency is a feature
-    socket.unref(); // pending operations keep the process alive, never a connection (keepalive.ts)
-    const from = peerKey(socket.remoteAddress, socket.remotePort);
-    this.#unauthenticated.add(from);
-    socket.once('close', () => {
-      if (this.#unauthenticated.delete(from) && !this.#closing) {
-        this.#report(from, 'connection closed before it authenticated (no certificate of this job, or a failed TLS 1.3 handshake)', true);
-      }
+    transport.#listener = new GuardedListener(transport.#injector, {
+      deadlineMs: options.limits?.helloDeadlineMs ?? HELLO_DEADLINE_MS,
+      maxPending: options.limits?.maxPendingConnections ?? MAX_PENDING_CONNECTIONS,
+      report: (peer, reason) => transport.#report(peer, reason, true),
     });
-    this.#injector?.injectConnection(socket);
+    await transport.#listener.listen(options.listen);
+    return transport;
   }
 
   /**
@@ -288,6 +333,10 @@ export class GrpcTransport implements Transport {
     return this.#peers[rank]?.node ?? -1;
   }
 
+  maxMessageBytesOf(rank: number): number {
+    return this.#peers[rank]?.maxMessageBytes || config.maxMessageBytes;
+  }
+
   #report(peer: string, reason: string, unauthenticated = false): void {
     debug('transport', `security: refused ${peer}: ${reason}`);
     this.#options.onSecurityEvent(peer, reason, unauthenticated);
@@ -297,9 +346,8 @@ export class GrpcTransport implements Transport {
 
   #accept(call: ServerCall): void {
     const peerAddress = call.getPeer();
-    // TLS accepted its certificate; from here on refusals are reported below.
-    this.#unauthenticated.delete(peerAddress);
     const refuse = (reason: string): void => {
+      this.#listener?.authenticated(peerAddress); // refused here, and reported here
       this.#report(peerAddress, reason);
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: reason });
     };
@@ -321,6 +369,7 @@ export class GrpcTransport implements Transport {
       if (hello.jobId !== this.#options.jobId) return refuse(`rank ${peer} claims job ${hello.jobId}`);
       if (hello.rank !== peer) return refuse(`certificate of rank ${peer} claims to be rank ${hello.rank}`);
       if (hello.destRank !== this.rank) return refuse(`rank ${peer} meant to reach rank ${hello.destRank}`);
+      this.#listener?.authenticated(peerAddress);
       if (this.#quiescing) {
         // This rank is finalizing: nothing more will come from it on this stream.
         call.end();
@@ -403,20 +452,21 @@ export class GrpcTransport implements Transport {
       clearTimeout(timer);
     });
     call.on('status', () => clearTimeout(timer)); // accepted and ended at once (the peer is finalizing), or refused
-    const parser = new InboundParser();
+    const parser = new InboundParser((rndvId) => this.#fetches.get(peer)?.get(rndvId)?.byteLength);
     call.on('data', (data: Buffer) => {
       try {
         const message = parser.push(data);
         if (message !== undefined) this.#deliver(peer, message.envelope, message.payload);
       } catch (error) {
-        this.#lost(peer, `protocol error: ${(error as Error).message}`, error);
-        call.cancel();
+        this.#refuse(peer, error instanceof ProtocolError ? error.reason : (error as Error).message, error);
       }
     });
     call.on('error', (error: grpc.ServiceError) => {
       clearTimeout(timer);
       const details = error.details ?? '';
-      if (details.includes(IDENTITY_MARK)) {
+      if (details.startsWith(REFUSED_MARK)) {
+        this.#lost(peer, `it refused this rank: ${details.slice(REFUSED_MARK.length)}`, error);
+      } else if (details.includes(IDENTITY_MARK)) {
         const auth = new AuthenticationError(where, details.slice(details.indexOf(IDENTITY_MARK)), { cause: error });
         this.#lost(peer, auth.message, auth);
       } else if (TLS_VERIFY_FAILURE.test(details)) {
@@ -457,6 +507,19 @@ export class GrpcTransport implements Transport {
 
   // -- failure ------------------------------------------------------------
 
+  /**
+   * `peer` broke the protocol or its limits: reports it, tells the peer why
+   * (on the stream that carries this rank's messages to it), and closes the
+   * link both ways; waits on the peer fail with PeerFailedError.
+   */
+  #refuse(peer: number, reason: string, cause?: unknown): void {
+    if (this.#closing || this.#failures.has(peer)) return;
+    this.#options.onProtocolEvent(`rank ${peer}`, reason);
+    this.#out.get(peer)?.call?.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `${REFUSED_MARK}${reason}` });
+    this.#lost(peer, `refused: ${reason}`, cause);
+    this.#dialled.get(peer)?.call.cancel();
+  }
+
   #lost(peer: number, reason: string, cause?: unknown): void {
     if (this.#closing || this.#failures.has(peer)) return;
     const error =
@@ -491,6 +554,21 @@ export class GrpcTransport implements Transport {
   }
 
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
+    const entry = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous: payload.byteLength > config.eagerBytes };
+    this.#sending.add(entry);
+    const sent = this.#send(dest, envelope, payload);
+    const done = (): void => void this.#sending.delete(entry);
+    sent.then(done, done);
+    return sent;
+  }
+
+  /** The sends in progress, for reports of what a rank is blocked in. */
+  pendingSends(): Array<{ dest: number; bytes: number; waitedMs: number; rendezvous: boolean }> {
+    const now = Date.now();
+    return [...this.#sending].map(({ dest, bytes, since, rendezvous }) => ({ dest, bytes, waitedMs: now - since, rendezvous }));
+  }
+
+  #send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
     if (link.call === undefined && link.failure === undefined) this.#dial(dest);
     if (payload.byteLength <= config.eagerBytes) return this.#enqueue(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0 }, payload);
@@ -508,7 +586,7 @@ export class GrpcTransport implements Transport {
   #clearToSend(peer: number, rndvId: number): void {
     const link = this.#outLink(peer);
     const pending = link.rendezvous.get(rndvId);
-    if (pending === undefined) throw new TransportError(`rank ${peer} asked for an unknown rendezvous ${rndvId}`);
+    if (pending === undefined) throw new TransportError(`it asked for an unknown rendezvous ${rndvId}`);
     link.rendezvous.delete(rndvId); // from here the DATA hand-over settles it, failures included
     this.#enqueue(peer, { ...pending.envelope, rndv: Rendezvous.DATA, rndvId }, pending.payload).then(pending.resolve, pending.reject);
   }
@@ -615,7 +693,7 @@ export class GrpcTransport implements Transport {
     for (const [peer, fetches] of this.#fetches) for (const rndvId of [...fetches.keys()]) this.#settleFetch(peer, rndvId, closed);
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
-    for (const listener of this.#listeners) listener.close();
+    this.#listener?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();
@@ -689,14 +767,7 @@ function connectionFailure(error: Error & { details?: string }): string {
   return 'connection failed';
 }
 
-/** The `address:port` form grpc-js's `getPeer()` uses. */
-function peerKey(address: string | undefined, port: number | undefined): string {
-  const host = address?.includes(':') ? `[${address}]` : (address ?? '?');
-  return `${host}:${port ?? '?'}`;
-}
 
-/** Payloads up to this size travel inside the envelope's gRPC message: one message, one copy of a few bytes. */
-const INLINE_BYTES = 16 * 1024;
 
 /**
  * Hands an envelope and its payload to grpc-js, honouring backpressure:

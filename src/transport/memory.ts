@@ -3,7 +3,8 @@
  * matching engine and the collective algorithms. Same contract as gRPC:
  * per-destination order, exclusive payloads, peer failure.
  */
-import { PeerFailedError } from '../errors.js';
+import { config } from '../config.js';
+import { InvalidArgumentError, PeerFailedError } from '../errors.js';
 import type { Envelope, Transport, TransportHandler } from './transport.js';
 
 class MemoryTransport implements Transport {
@@ -42,6 +43,10 @@ class MemoryTransport implements Transport {
     return this.#job.nodes[rank] ?? 0;
   }
 
+  maxMessageBytesOf(): number {
+    return config.maxMessageBytes;
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -63,7 +68,7 @@ export class MemoryJob {
   /** The transport of `rank`. */
   transport(rank: number): Transport {
     const t = this.transports[rank];
-    if (t === undefined) throw new RangeError(`no rank ${rank}`);
+    if (t === undefined) throw new InvalidArgumentError('rank', `no rank ${rank} in a job of ${this.size}`);
     return t;
   }
 

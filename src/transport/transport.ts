@@ -73,6 +73,8 @@ export interface Transport {
   hostOf(rank: number): string;
   /** The index of the host of `rank` in the job: ranks with the same node share a host. */
   nodeOf(rank: number): number;
+  /** The largest message `rank` accepts, bytes (its `TSMPI_MAX_MESSAGE_BYTES`). */
+  maxMessageBytesOf(rank: number): number;
   /** Closes every connection after flushing what was sent. */
   close(): Promise<void>;
 }

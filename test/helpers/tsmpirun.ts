@@ -16,7 +16,7 @@ export interface RunResult {
 /** `tsmpirun ...args`, killed after `limitMs`. */
 export function tsmpirun(
   args: string[],
-  options: { limitMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onStdout?: (text: string) => void } = {},
+  options: { limitMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -30,7 +30,10 @@ export function tsmpirun(
       stdout += d.toString();
       options.onStdout?.(stdout);
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.limitMs ?? 50_000);
     child.on('error', reject);
     if (child.pid !== undefined) options.onSpawn?.(child.pid);

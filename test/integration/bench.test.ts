@@ -16,6 +16,13 @@ describe('benchmarks (smoke, quick mode)', () => {
     if (!/Open MPI: Open MPI|mpirun \(Open MPI\)/.test(r.stdout)) expect(r.stderr).toContain('Open MPI baseline skipped');
   });
 
+  it('the soak passes a ring of checked messages without losing one (quick mode)', () => {
+    const r = spawnSync(process.execPath, ['dist/launcher/cli.js', '-n', '4', 'bench/soak.ts', '--quick'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stdout).toContain('soak: every word checked: nothing lost or damaged');
+    expect(r.stdout).toMatch(/soak: RSS, the largest rank: \d+ MiB in the first half/);
+  });
+
   it('bench:reduce measures native, TypeScript and memcpy throughput', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/reduce.ts', '--quick', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);

@@ -33,6 +33,28 @@ describe.each([1, 2, 3, 4, 5, 6])('a %i-rank job', (n) => {
   });
 });
 
+describe('non-default transport settings', () => {
+  it.each([
+    ['small chunks, a small eager limit, the smallest window', { TSMPI_CHUNK_BYTES: '4096', TSMPI_EAGER_BYTES: '8192', TSMPI_FLOW_CONTROL_WINDOW: '65535' }],
+    ['chunks larger than the eager limit, everything above 1 KiB by rendezvous', { TSMPI_CHUNK_BYTES: '4194304', TSMPI_EAGER_BYTES: '1024' }],
+  ])('keep MPI point-to-point semantics and the collectives with %s', async (_, settings) => {
+    for (const program of ['test/programs/p2p.ts', 'test/programs/collectives.ts']) {
+      const r = await tsmpirun(['-n', '3', program], { env: { ...process.env, ...settings } });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(linesWith(r.stdout, 'ok ').length).toBeGreaterThan(5);
+    }
+  });
+
+  it('refuses, at the sender, a message above the receiver\'s TSMPI_MAX_MESSAGE_BYTES, and the link survives', async () => {
+    const r = await tsmpirun(['-n', '2', 'test/programs/oversize.ts'], { env: { ...process.env, TSMPI_MAX_MESSAGE_BYTES: '100000' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('rank 0 caught ERR_TSMPI_INVALID_ARGUMENT: invalid data: 200000 bytes: rank 1 accepts messages of at most 100000 bytes (its TSMPI_MAX_MESSAGE_BYTES)');
+    expect(r.stdout).toContain('rank 1 got 1000 bytes after it');
+  });
+});
+
 describe('examples', () => {
   it('heat gives exactly the serial result on 1 and 4 ranks', async () => {
     const { serialHeat } = await import('../../examples/heat-core.js');

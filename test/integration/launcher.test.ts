@@ -43,7 +43,7 @@ describe('tsmpirun', () => {
     expect(head, r.stderr).toBeGreaterThanOrEqual(0);
     // The cause is the last block: its stack frames (the program's line first), then the count of stopped ranks.
     const block = lines.slice(head + 1);
-    expect(block.at(-1)).toBe('tsmpirun: 3 other ranks stopped');
+    expect(block.at(-1)).toBe('tsmpirun: 3 other ranks stopped (3 in barrier)');
     expect(block[0]).toMatch(/^\s+at .*crash\.ts:5:\d+/);
     for (const frame of block.slice(0, -1)) expect(frame).toMatch(/^\s+at /);
     // Before it, at most one line for each of the 3 survivors, and no grpc-js internals.

@@ -28,6 +28,7 @@ async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMa
     tls: material ?? (await rankMaterial(ca, rank)),
     listen: ['127.0.0.1'], node: 0,
     onSecurityEvent: (peer, reason) => r.security?.push({ peer, reason }),
+    onProtocolEvent: (peer, reason) => r.security?.push({ peer, reason }),
   });
   r.transport.setHandler({
     message: (source, _e, payload) => r.received?.push({ source, payload }),

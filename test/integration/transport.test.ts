@@ -13,7 +13,7 @@ describe('gRPC transport wire-up', () => {
     const received: Array<{ source: number; payload: Payload }> = [];
     const ranks = await Promise.all(
       [0, 1].map(async (rank) => {
-        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined });
+        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
         t.setHandler({ message: (source, _e, payload) => received.push({ source, payload }), peerFailed: () => undefined, peerFinished: () => undefined });
         return t;
       }),
@@ -40,7 +40,7 @@ describe('gRPC transport wire-up', () => {
     const failures: number[] = [];
     const ranks = await Promise.all(
       [0, 1].map(async (rank) => {
-        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined });
+        const t = await GrpcTransport.start({ jobId: ca.jobId, rank, size: 2, tls: await rankMaterial(ca, rank), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
         t.setHandler({ message: (source, _e, payload) => received.push({ source, payload }), peerFailed: (peer) => failures.push(peer), peerFinished: () => undefined });
         return t;
       }),
