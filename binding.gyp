@@ -9,8 +9,10 @@
         "native/isa-avx2.cc",
         "native/isa-avx512.cc",
         "native/isa-avx512-zmm.cc",
-        "native/isa-neon.cc"
+        "native/isa-neon.cc",
+        "native/shm.cc"
       ],
+      "conditions": [["OS=='linux'", { "libraries": ["-lrt"] }]],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-O2", "-fno-fast-math", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-psabi"],

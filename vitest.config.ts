@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    setupFiles: ['test/setup/shm-leftovers.ts'],
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], alias } },
       {
@@ -20,6 +21,11 @@ export default defineConfig({
           env: { TSMPI_NATIVE: '0' },
           alias,
         },
+      },
+      {
+        // Whole jobs once more with every byte over mutual-TLS gRPC (no shared memory between ranks of a host).
+        extends: true,
+        test: { name: 'grpc-transport', include: ['test/integration/jobs.test.ts'], env: { TSMPI_TRANSPORT: 'grpc' }, alias },
       },
     ],
   },

@@ -22,6 +22,7 @@ import { agentMessages } from '../src/transport/wire.js';
 import tls from 'node:tls';
 import { parseIdentity, type Identity } from '../src/security/pki.js';
 import { hostOf } from '../src/transport/addresses.js';
+import { makeShmDir, removeShm } from '../src/transport/shm-cleanup.js';
 import type { AgentBootstrap, AgentHello, AgentInput, AgentOutput, AgentStart } from './agent-protocol.js';
 import { STDERR, STDOUT } from './agent-protocol.js';
 import { MessageChannel } from './channel.js';
@@ -33,6 +34,8 @@ let start: AgentStart | undefined;
 let dir: string | undefined;
 let lastHeard = Date.now();
 let stopping = false;
+/** The job's shared memory on this host, removed at exit. */
+let shm: { jobId: string; dir: string | undefined } | undefined;
 let exitedCount = 0;
 
 const TYPES = { in: agentMessages.input, out: agentMessages.output };
@@ -109,6 +112,8 @@ async function connect(credential: string): Promise<void> {
 function cleanup(): void {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
+  if (shm !== undefined) removeShm(shm.jobId, shm.dir);
+  shm = undefined;
 }
 
 function fail(reason: string): void {
@@ -206,6 +211,9 @@ function forward(rank: number, stream: NodeJS.ReadableStream | null, which: numb
 function hand(b: AgentBootstrap): void {
   if (start === undefined) return;
   const tokens = new Map(b.tokens.map((t) => [t.rank, Buffer.from(t.token).toString('base64')]));
+  // The job's shared memory on this host: its doorbell folder, removed with every segment at exit.
+  const shmDir = ranks.size > 1 ? makeShmDir(b.jobId) : undefined;
+  shm = { jobId: b.jobId, dir: shmDir };
   for (const r of ranks.values()) {
     r.bootstrap({
       jobId: b.jobId,
@@ -218,6 +226,7 @@ function hand(b: AgentBootstrap): void {
       host: start.host,
       node: start.node,
       network: { multiHost: true, include: b.ifInclude, exclude: b.ifExclude },
+      shmDir,
     });
   }
 }

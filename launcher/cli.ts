@@ -13,10 +13,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { config } from '../src/config.js';
 import { checkEnvironment } from '../src/environment.js';
-import { backendInfo } from '../src/reduce/native.js';
+import { backendInfo, nativeShm } from '../src/reduce/native.js';
 import { checkFilter, type InterfaceFilter } from '../src/transport/addresses.js';
 import type { AgentLauncher } from './hosts.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
+import { BETWEEN_HOSTS, sameHostPath } from './paths.js';
 import { mapRanks, parseHostList, PlanError, readHostfile, slurmHosts, type HostSpec, type JobMap } from './plan.js';
 
 const require = createRequire(import.meta.url);
@@ -28,7 +29,7 @@ class UsageError extends Error {}
 /** Options that take a value, in every spelling (so that their value is not taken for the program). */
 const VALUE_OPTIONS = [
   '-n', '-np', '--np', '-x', '--timeout', '-H', '--host', '--hostfile', '--machinefile', '--map-by', '-N', '--npernode',
-  '--launch-agent', '--prefix', '--if-include', '--if-exclude',
+  '--launch-agent', '--prefix', '--if-include', '--if-exclude', '--transport',
 ];
 
 /** `-np` is the traditional spelling; yargs would read it as `-n -p`. */
@@ -64,11 +65,12 @@ function reductions(): string {
   return b.backend === 'native' ? `reductions: native SIMD kernels (${b.isa})` : `reductions: TypeScript kernels, because ${b.reason}`;
 }
 
-function info(): void {
+function info(transport: 'auto' | 'grpc'): void {
   const lines = [
     `tsmpi ${pkg.version}`,
     `node: ${process.version} (${process.platform}/${process.arch})`,
-    'transport: gRPC over mutual TLS 1.3 (@grpc/grpc-js), bulk data server->client',
+    `between hosts: ${BETWEEN_HOSTS}`,
+    `between ranks of one host: ${sameHostPath(transport)}${transport === 'auto' && nativeShm().reason === undefined ? ` (rings of ${config.shmRingBytes} bytes per pair)` : ''}`,
     reductions(),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -101,6 +103,7 @@ const OPTIONS = {
   'display-map': { type: 'boolean', default: false, describe: 'print which host each rank runs on before the job starts' },
   'launch-agent': { type: 'string', requiresArg: true, describe: 'command that runs a command on a host, as ssh does (default: TSMPI_RSH, or ssh)' },
   prefix: { type: 'string', requiresArg: true, describe: 'where tsmpi is installed on the other hosts (default: where it is here)' },
+  transport: { choices: ['auto', 'grpc'], describe: 'how ranks of one host talk: auto (shared memory, when the native addon is there) or grpc (mutual-TLS gRPC for every byte); sets TSMPI_TRANSPORT' },
   'if-include': { type: 'string', requiresArg: true, describe: 'the only networks ranks use between hosts: CIDRs or interface names, comma-separated' },
   'if-exclude': { type: 'string', requiresArg: true, describe: 'networks ranks never use between hosts: CIDRs or interface names, comma-separated' },
   bundle: {
@@ -198,7 +201,7 @@ async function main(): Promise<number> {
   }
   if (argv.help || argv.version) return 0;
   if (argv.info) {
-    info();
+    info(argv.transport === 'grpc' ? 'grpc' : config.transport);
     return 0;
   }
   const [program, ...rest] = argv._.map(String);
@@ -228,6 +231,7 @@ async function main(): Promise<number> {
     const value = eq < 0 ? process.env[name] : spec.slice(eq + 1);
     if (value !== undefined) env[name] = value;
   }
+  if (argv.transport !== undefined) env.TSMPI_TRANSPORT = String(argv.transport);
   // The ranks' settings are checked here, before any rank starts.
   const { problems, unknown, settings } = checkEnvironment({ ...process.env, ...env });
   for (const name of unknown) process.stderr.write(`tsmpirun: warning: ${name} is not a tsmpi setting (did you mean ${closest(name, settings)}?)\n`);

@@ -40,10 +40,11 @@ export interface RankEndpoint {
   pid: number;
   node: number;
   maxMessageBytes: number;
+  shm?: { segment: string; key: Buffer; doorbell: string } | null;
 }
 
 interface RankEventMessage {
-  register?: { addresses: string[]; host: string; pid: number; node: number; maxMessageBytes: number };
+  register?: { addresses: string[]; host: string; pid: number; node: number; maxMessageBytes: number; shm?: { segment: string; key: Buffer; doorbell: string } | null };
   abort?: { code: number; reason: string };
   security?: { peer: string; reason: string; unauthenticated: boolean; count: number };
   protocol?: { peer: string; reason: string; count: number };
@@ -183,7 +184,11 @@ export class Coordinator {
 
   #publish(): void {
     const endpoints = [...this.registered.values()].sort((a, b) => a.rank - b.rank);
-    for (const call of this.#sessions.values()) call.write({ table: { endpoints } });
+    // A rank's shared-memory offer goes only to the ranks of its host.
+    for (const [rank, call] of this.#sessions) {
+      const node = this.registered.get(rank)?.node;
+      call.write({ table: { endpoints: endpoints.map((e) => (e.node === node ? e : { ...e, shm: null })) } });
+    }
   }
 
   readonly #stateWaiters = new Map<number, (pending: PendingOperation[]) => void>();

@@ -12,6 +12,7 @@ import type { AgentBootstrap, AgentInput, AgentOutput, AgentStart } from './agen
 import { STDOUT } from './agent-protocol.js';
 import type { AgentConnection } from './agent-server.js';
 import { MessageChannel } from './channel.js';
+import { makeShmDir, removeShm } from '../src/transport/shm-cleanup.js';
 import { forwardLines } from './output.js';
 import { RankProcess, type ProgramSpec, type RankPlace } from './ranks.js';
 
@@ -86,7 +87,11 @@ export class LocalHost implements Host {
     this.done = Promise.all(outputs).then(() => undefined);
   }
 
+  #shm: { jobId: string; dir: string } | undefined;
+
   bootstrap(b: HostBootstrap): void {
+    const dir = this.#ranks.length > 1 ? makeShmDir(b.jobId) : undefined;
+    if (dir !== undefined) this.#shm = { jobId: b.jobId, dir };
     for (const r of this.#ranks) {
       r.bootstrap({
         jobId: b.jobId,
@@ -99,6 +104,7 @@ export class LocalHost implements Host {
         host: this.name,
         node: this.node,
         network: b.network,
+        shmDir: dir,
       });
     }
   }
@@ -114,7 +120,9 @@ export class LocalHost implements Host {
     else stdin.write(data);
   }
 
-  close(): void {}
+  close(): void {
+    void this.done.then(() => this.#shm && removeShm(this.#shm.jobId, this.#shm.dir));
+  }
 }
 
 /**

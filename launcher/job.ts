@@ -30,6 +30,7 @@ import { AgentServer, type AgentConnection } from './agent-server.js';
 import { Coordinator } from './coordinator.js';
 import { seal } from './munge.js';
 import { AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
+import { BETWEEN_HOSTS, pathBetweenRanksOf } from './paths.js';
 import { formatMap, isThisHost, type JobMap } from './plan.js';
 import { programKind, type ProgramSpec } from './ranks.js';
 
@@ -194,7 +195,12 @@ export async function runJob(plan: JobPlan): Promise<number> {
     await compiled?.dispose();
     return 2;
   }
-  if (plan.displayMap) process.stdout.write(`${formatMap(map)}\n`);
+  if (plan.displayMap) {
+    const transport = (plan.env.TSMPI_TRANSPORT ?? process.env.TSMPI_TRANSPORT) === 'grpc' ? 'grpc' : 'auto';
+    const count = (node: number): number => map.ranks.filter((p) => p.node === node).length;
+    const between = map.hosts.length > 1 ? `\n  between hosts: ${BETWEEN_HOSTS}` : '';
+    process.stdout.write(`${formatMap(map, (node) => pathBetweenRanksOf(count(node), transport))}${between}\n`);
+  }
 
   // The agent port (Slurm), once the coordinator is up; and what to close at the end.
   const agentServer = deferred<{ server: AgentServer; ca: JobCa }>();

@@ -16,6 +16,8 @@
 
 #include "kernels.h"
 
+Napi::Object InitShm(Napi::Env env, Napi::Object exports);  // shm.cc
+
 namespace {
 
 using namespace tsmpi;
@@ -144,7 +146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isa", Napi::Function::New(env, GetIsa, "isa"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("isas", Napi::Function::New(env, ListIsas, "isas"));
-  return exports;
+  return InitShm(env, exports);
 }
 
 }  // namespace

@@ -50,6 +50,14 @@ export interface Config {
   hostTimeoutMs: number;
   /** The command that starts host agents on other hosts, as ssh does (Open MPI's `plm_rsh_agent`). `TSMPI_RSH`, default `ssh`; `--launch-agent` wins. */
   rsh: string | undefined;
+  /**
+   * How ranks of one host reach each other: `auto` (shared memory, when the
+   * native addon is there) or `grpc` (mutual-TLS gRPC for every byte).
+   * `TSMPI_TRANSPORT`, default `auto`; `tsmpirun --transport` sets it.
+   */
+  transport: 'auto' | 'grpc';
+  /** Bytes of each shared-memory ring, one per pair of ranks of a host (a power of two). `TSMPI_SHM_RING_BYTES`, default 4 MiB. */
+  shmRingBytes: number;
   /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
@@ -104,6 +112,13 @@ export class SettingsReader {
   }
 }
 
+function powerOfTwo(reader: SettingsReader, name: string, fallback: number): number {
+  const value = reader.int(name, fallback, 65536, 1 << 30);
+  if ((value & (value - 1)) === 0) return value;
+  reader.problems.push(new ConfigurationError(name, String(value), 'a power of two from 65536 to 1073741824'));
+  return fallback;
+}
+
 /** Reads the configuration from `env`; malformed variables keep their defaults and are added to `reader.problems`. */
 export function loadConfig(reader: SettingsReader = new SettingsReader(process.env)): Config {
   reader.choice('TSMPI_NATIVE', ['0', '1']);
@@ -120,6 +135,8 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     collCheckMs: reader.int('TSMPI_COLL_CHECK_MS', 3000, 10),
     hostTimeoutMs: reader.int('TSMPI_HOST_TIMEOUT_MS', 5000, 2000),
     rsh: reader.raw('TSMPI_RSH'),
+    transport: reader.choice('TSMPI_TRANSPORT', ['auto', 'grpc'] as const) ?? 'auto',
+    shmRingBytes: powerOfTwo(reader, 'TSMPI_SHM_RING_BYTES', 4 << 20),
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }

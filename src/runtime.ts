@@ -23,6 +23,9 @@ import { debug, setLogRank, warn } from './log.js';
 import { ReportLimiter } from './reports.js';
 import { pendingOperations } from './state.js';
 import { Engine } from './p2p/engine.js';
+import { Messenger } from './p2p/rendezvous.js';
+import { nativeShm, type ShmNative } from './reduce/native.js';
+import { ShmLink, type ShmOffer } from './transport/shm.js';
 import { createCsr, generateKeyPair, type KeyPair } from './security/pki.js';
 import { channelCredentials, type TlsMaterial } from './security/tls.js';
 import { grpcTarget, interfaceAddresses } from './transport/addresses.js';
@@ -50,6 +53,8 @@ export interface Bootstrap {
   node: number;
   /** Where the rank listens: loopback only, or (a job across hosts) also its host's interfaces, filtered. */
   network: { multiHost: boolean; include: string[]; exclude: string[] };
+  /** The job's 0700 folder on this host for shared-memory doorbells (none: no shared memory). */
+  shmDir?: string | undefined;
 }
 
 /** A line a rank writes back on its pipe when it dies of an uncaught error; the launcher prints it. */
@@ -66,7 +71,7 @@ export interface FatalReport {
 }
 
 interface JobEventMessage {
-  table?: { endpoints: Array<{ rank: number; addresses: string[]; host: string; node: number; maxMessageBytes: number }> };
+  table?: { endpoints: Array<{ rank: number; addresses: string[]; host: string; node: number; maxMessageBytes: number; shm?: ShmOffer | null }> };
   peerFailed?: { rank: number; host: string; reason: string };
   allFinalized?: object;
   peerFinalizing?: { rank: number };
@@ -80,7 +85,7 @@ interface State {
   engine: Engine;
   /** Security and protocol reports to the launcher, rate-limited. */
   reports?: ReportLimiter<object>;
-  transport: Transport | GrpcTransport;
+  transport: Transport | Messenger;
   session?: SessionCall;
   fence?: FinalizeFence;
   clients: grpc.Client[];
@@ -207,7 +212,7 @@ async function start(): Promise<Communicator> {
     const [kind, body] = Object.entries(report)[0] as [string, object];
     session.call?.write({ [kind]: { ...body, count } });
   });
-  const transport = await GrpcTransport.start({
+  const grpcLink = await GrpcTransport.start({
     jobId: bootstrap.jobId,
     rank: bootstrap.rank,
     size: bootstrap.size,
@@ -230,13 +235,52 @@ async function start(): Promise<Communicator> {
   ) as SessionCall;
   session.call = sessionCall;
   const fence = new FinalizeFence();
-  const table = await joinSession(sessionCall, transport, fence, bootstrap.host, bootstrap.node);
-  transport.setPeers(table);
-  const engine = new Engine(transport);
+  const shmLink = await sharedMemory(bootstrap, grpcLink);
+  shmLink?.onProtocolEvent((peer, reason) => reports.report(`protocol ${peer} ${reason}`, { protocol: { peer, reason } }));
+  // The protocol above the links, and the engine above it, are in place before any frame can arrive.
+  // Each peer keeps one link for the whole job: shared memory on this host, gRPC otherwise.
+  const links = shmLink === undefined ? [grpcLink] : [shmLink, grpcLink];
+  const messenger = new Messenger(bootstrap.rank, bootstrap.size, links, (dest) => (shmLink?.reaches(dest) ? shmLink : grpcLink), grpcLink);
+  const engine = new Engine(messenger);
+  const table = await joinSession(sessionCall, grpcLink, messenger, fence, bootstrap, shmLink?.offer());
+  grpcLink.setPeers(table);
+  if (shmLink !== undefined) {
+    const local = table.map((e, rank) => ({ e, rank })).filter(({ e }) => e.node === bootstrap.node).map(({ rank }) => rank);
+    const offers = new Map(table.flatMap((e, rank) => (e.shm ? [[rank, e.shm] as const] : [])));
+    await shmLink.connect(local, offers);
+  }
   const world = new Communicator(engine, 0, () => finalized);
-  state = { world, engine, transport, session: sessionCall, fence, clients: [sessionClient], lifeline, reports };
-  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${transport.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`);
+  state = { world, engine, transport: messenger, session: sessionCall, fence, clients: [sessionClient], lifeline, reports };
+  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${grpcLink.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`);
+  debug('transport', `rank ${bootstrap.rank}: ${shmLink ? 'shared memory with the other ranks of this host' : `gRPC with the ranks of this host (${shmUnavailable(bootstrap)})`}, gRPC with other hosts`);
   return world;
+}
+
+/** Why the ranks of this host do not use shared memory, if they do not. */
+function shmUnavailable(bootstrap: Bootstrap): string | undefined {
+  if (config.transport === 'grpc') return 'TSMPI_TRANSPORT=grpc';
+  if (localSize() < 2) return 'no other rank on this host';
+  if (bootstrap.shmDir === undefined) return 'the launcher gave no folder for shared-memory doorbells';
+  return nativeShm().reason;
+}
+
+function localSize(): number {
+  const n = Number(process.env.TSMPI_COMM_WORLD_LOCAL_SIZE);
+  return Number.isSafeInteger(n) && n > 0 ? n : 1;
+}
+
+/** This rank's shared-memory link with the ranks of its host, when they can use one. */
+async function sharedMemory(bootstrap: Bootstrap, peers: GrpcTransport): Promise<ShmLink | undefined> {
+  if (shmUnavailable(bootstrap) !== undefined) return undefined;
+  return ShmLink.create({
+    jobId: bootstrap.jobId,
+    rank: bootstrap.rank,
+    localSize: localSize(),
+    dir: bootstrap.shmDir as string,
+    ringBytes: config.shmRingBytes,
+    native: nativeShm().shm as ShmNative,
+    hostOf: (rank) => peers.hostOf(rank),
+  });
 }
 
 const COORDINATOR_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -330,7 +374,8 @@ export function parseBootstrap(line: string): Bootstrap {
     b.network !== null &&
     typeof b.network.multiHost === 'boolean' &&
     isStrings(b.network.include) &&
-    isStrings(b.network.exclude);
+    isStrings(b.network.exclude) &&
+    (b.shmDir === undefined || typeof b.shmDir === 'string');
   if (!ok) throw new BootstrapError('the bootstrap lacks a field or has a malformed one');
   return b as Bootstrap;
 }
@@ -371,7 +416,7 @@ class FinalizeFence {
   }
 }
 
-function joinSession(call: SessionCall, transport: GrpcTransport, fence: FinalizeFence, host: string, node: number): Promise<Endpoint[]> {
+function joinSession(call: SessionCall, grpcLink: GrpcTransport, transport: Messenger, fence: FinalizeFence, bootstrap: Bootstrap, shm: ShmOffer | undefined): Promise<Array<Endpoint & { shm?: ShmOffer | undefined }>> {
   return new Promise((resolve, reject) => {
     let joined = false;
     const timer = setTimeout(
@@ -382,7 +427,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
       if (event.table && !joined) {
         joined = true;
         clearTimeout(timer);
-        resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node, maxMessageBytes: Number(e.maxMessageBytes) })));
+        resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node, maxMessageBytes: Number(e.maxMessageBytes), shm: e.shm ?? undefined })));
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
         fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
@@ -402,7 +447,7 @@ function joinSession(call: SessionCall, transport: GrpcTransport, fence: Finaliz
         process.exit(1);
       }
     });
-    call.write({ register: { addresses: transport.addresses, host, node, pid: process.pid, maxMessageBytes: config.maxMessageBytes } });
+    call.write({ register: { addresses: grpcLink.addresses, host: bootstrap.host, node: bootstrap.node, pid: process.pid, maxMessageBytes: config.maxMessageBytes, shm: shm ?? null } });
   });
 }
 
@@ -467,7 +512,7 @@ export function finalize(): Promise<void> {
   if (state === undefined) return Promise.reject(new NotInitializedError('finalize'));
   const s = state;
   leaving ??= held(async () => {
-    if (s.session !== undefined && s.fence !== undefined && s.transport instanceof GrpcTransport) {
+    if (s.session !== undefined && s.fence !== undefined && s.transport instanceof Messenger) {
       await s.transport.quiesce();
       s.reports?.flush();
       s.session.write({ finalize: {} });

@@ -7,8 +7,28 @@
 import { createRequire } from 'node:module';
 import { PACKAGE_ROOT } from '../paths.js';
 
+/** The addon's shared-memory segments and rings (native/shm.cc). */
+export interface ShmNative {
+  /** A new segment `name` (`/name`, mode 0600, O_EXCL) of `rings` rings of `ringBytes` (a power of two); throws Error. */
+  create(name: string, rings: number, ringBytes: number): ArrayBuffer;
+  /** Maps an existing private segment of this user; throws Error. */
+  open(name: string): ArrayBuffer;
+  /** Removes the name (mappings stay valid); false when it was not there. */
+  unlink(name: string): boolean;
+  /** Publishes a record of body `a` then `b`: 1 written, 3 written and the reader waits (ring its doorbell), 0 no room (wait for the reader's). */
+  write(segment: ArrayBuffer, ring: number, flags: number, a: Uint8Array, b: Uint8Array): number;
+  /** The byte offset of the next record's body (length and flags are the two u32 before it), or -1 when empty. */
+  peek(segment: ArrayBuffer, ring: number): number;
+  /** Drops the record peek() gave; true when the writer waits for room (ring its doorbell). */
+  consume(segment: ArrayBuffer, ring: number): boolean;
+  /** The reader is about to wait for its doorbell; false when the ring is not empty after all. */
+  sleep(segment: ArrayBuffer, ring: number): boolean;
+  ringBytes(segment: ArrayBuffer): number;
+}
+
 /** The addon's interface. */
 export interface NativeAddon {
+  shm: ShmNative;
   /** `inout[i] = op(inout[i], input[i])`; throws TypeError/RangeError on bad arguments. */
   reduce(op: number, datatype: number, inout: ArrayBufferView, input: ArrayBufferView): void;
   /** The instruction set in use: avx512, avx2, sse2, neon or scalar. */
@@ -43,6 +63,26 @@ function load(): { addon?: NativeAddon; reason?: string } {
   return {
     reason: `the native addon did not load (${errors.join('; ')}); build it with \`npm rebuild tsmpi\` (needs python3, make and a C++ compiler)`,
   };
+}
+
+let shmState: { shm?: ShmNative; reason?: string } | undefined;
+
+/**
+ * The addon's shared-memory primitives, or `undefined` with why (the addon
+ * did not build or load, or is too old); `TSMPI_NATIVE=0`, which chooses the
+ * reduction kernels, does not turn them off.
+ */
+export function nativeShm(): { shm?: ShmNative; reason?: string } {
+  shmState ??= (() => {
+    try {
+      const nodeGypBuild = createRequire(import.meta.url)('node-gyp-build') as (dir: string) => Partial<NativeAddon>;
+      const addon = nodeGypBuild(PACKAGE_ROOT);
+      return addon.shm ? { shm: addon.shm } : { reason: 'the native addon has no shared-memory support (rebuild it: npm rebuild tsmpi)' };
+    } catch (error) {
+      return { reason: `the native addon did not load (${((error as Error).message.split('\n')[0] ?? '').trim()}); build it with \`npm rebuild tsmpi\`` };
+    }
+  })();
+  return shmState;
 }
 
 /** The addon, or `undefined` when the TypeScript kernels are in use. */

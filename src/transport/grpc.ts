@@ -33,13 +33,14 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { config } from '../config.js';
-import { Datatype, PayloadKind, TYPED_ARRAY_CONSTRUCTORS } from '../datatype.js';
 import { AuthenticationError, PeerFailedError, ProtocolError, TransportError } from '../errors.js';
 import { debug } from '../log.js';
 import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
-import type { Envelope, RendezvousPayload, Transport, TransportHandler } from './transport.js';
+import type { Peers } from '../p2p/rendezvous.js';
+import { frameProblem } from './frame-check.js';
+import type { Frame, FrameHandler, Link } from './transport.js';
 import { dialOrder, grpcTarget, hostOf } from './addresses.js';
 import { GuardedListener } from './listener.js';
 import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
@@ -122,9 +123,6 @@ class OutLink {
   tail: Promise<void> = Promise.resolve();
   /** Messages queued and not yet handed over to grpc-js. */
   handingOver = 0;
-  nextRndvId = 0;
-  /** Rendezvous messages announced (RTS) whose payload the receiver has not yet had. */
-  readonly rendezvous = new Map<number, { envelope: Envelope; payload: Uint8Array; sent: Promise<void>; resolve(): void; reject(error: Error): void }>();
   readonly #waiters: Array<{ resolve(call: ServerCall): void; reject(error: Error): void }> = [];
 
   ready(timeoutMs: number, onTimeout: () => Error): Promise<ServerCall> {
@@ -158,19 +156,17 @@ class OutLink {
   fail(error: Error): void {
     this.failure ??= error;
     for (const w of this.#waiters.splice(0)) w.reject(error);
-    for (const pending of this.rendezvous.values()) pending.reject(error);
-    this.rendezvous.clear();
   }
 }
 
 /** Reassembles messages from one peer's stream: Envelope, then its chunks. @internal exported for tests. */
 export class InboundParser {
   #expectedSeq = 0;
-  /** The byte count of the rendezvous payload this rank asked the peer for with `rndvId`, if it did. */
-  readonly #fetched: (rndvId: number) => number | undefined;
+  /** The buffer of the rendezvous payload this rank asked the peer for with `rndvId`, if it did. */
+  readonly #target: (rndvId: number) => Uint8Array | undefined;
 
-  constructor(fetched: (rndvId: number) => number | undefined) {
-    this.#fetched = fetched;
+  constructor(target: (rndvId: number) => Uint8Array | undefined) {
+    this.#target = target;
   }
   /** The message being received; `bytes` is allocated by its first chunk (see `push`). */
   #current: { envelope: WireEnvelope; bytes: Uint8Array | undefined; filled: number } | undefined;
@@ -191,21 +187,27 @@ export class InboundParser {
       }
       this.#expectedSeq++;
       // Nothing is allocated from what the peer announces before this says it is acceptable.
-      const wrong = envelopeProblem(envelope, this.#fetched);
+      const target = envelope.rndv === Rendezvous.DATA ? this.#target(envelope.rndvId) : undefined;
+      const wrong = frameProblem(envelope, target);
       if (wrong !== undefined) throw new TransportError(`it sent ${wrong}`);
       // An RTS announces payloadBytes; none follow it.
       const follows = envelope.rndv === Rendezvous.RTS ? 0 : envelope.payloadBytes;
       if (inline.byteLength > follows) throw new TransportError('it sent an inline payload that overruns its message');
-      // A whole (small) message: a copy of exactly its bytes, owned by the receiver.
-      if (inline.byteLength === follows) return { envelope, payload: Uint8Array.prototype.slice.call(inline) };
-      this.#current = { envelope, bytes: undefined, filled: 0 };
+      if (inline.byteLength === follows) {
+        if (target === undefined) return { envelope, payload: Uint8Array.prototype.slice.call(inline) }; // a copy of exactly its bytes, owned by the receiver
+        target.set(inline);
+        return { envelope, payload: target };
+      }
+      if (target !== undefined) target.set(inline);
+      this.#current = { envelope, bytes: target, filled: inline.byteLength };
       return undefined;
     }
     const total = current.envelope.payloadBytes;
     if (current.filled + data.byteLength > total) throw new TransportError('it sent a chunk that overruns its message');
     // A message that is one chunk is that chunk: grpc-js hands over each
     // message in a buffer of its own (larger than its pool's slabs), so the
-    // payload is adopted without a copy. Otherwise chunks are assembled.
+    // payload is adopted without a copy. Otherwise chunks are assembled, into
+    // the receive's own buffer for rendezvous data.
     if (current.bytes === undefined && data.byteLength === total) {
       this.#current = undefined;
       return { envelope: current.envelope, payload: data };
@@ -219,49 +221,15 @@ export class InboundParser {
   }
 }
 
-/** Bytes per element of each raw datatype on the wire. */
-const ELEMENT_BYTES = new Map<number, number>([
-  ...[...TYPED_ARRAY_CONSTRUCTORS].map(([datatype, ctor]) => [datatype, ctor.BYTES_PER_ELEMENT] as [number, number]),
-  [Datatype.BUFFER, 1],
-  [Datatype.DATAVIEW, 1],
-  [Datatype.ARRAYBUFFER, 1],
-]);
-
-/**
- * What is wrong with an envelope from a peer, before anything is allocated
- * for it: a phase, kind or datatype that does not exist, a count that does
- * not match the bytes, a tag out of range, an eager message above the eager
- * limit, a message above the size limit, or rendezvous data this rank did not
- * ask for (or of another size).
- */
-function envelopeProblem(e: WireEnvelope, fetched: (rndvId: number) => number | undefined): string | undefined {
-  if (e.rndv === Rendezvous.CTS) return e.payloadBytes === 0 ? undefined : 'a CTS that carries a payload';
-  if (e.rndv !== Rendezvous.EAGER && e.rndv !== Rendezvous.RTS && e.rndv !== Rendezvous.DATA) return `an unknown rendezvous phase ${e.rndv}`;
-  if (e.tag < 0 || e.tag > 2 ** 31 - 1) return `a tag ${e.tag} out of range`;
-  if (e.payloadBytes > config.maxMessageBytes) return `a ${e.payloadBytes}-byte message, above TSMPI_MAX_MESSAGE_BYTES (${config.maxMessageBytes})`;
-  if (e.rndv === Rendezvous.EAGER && e.payloadBytes > config.eagerBytes) return `an eager ${e.payloadBytes}-byte message, above the eager limit (${config.eagerBytes}, TSMPI_EAGER_BYTES)`;
-  if (e.rndv === Rendezvous.DATA) {
-    const asked = fetched(e.rndvId);
-    if (asked === undefined) return `data for rendezvous ${e.rndvId}, which this rank did not ask for`;
-    if (asked !== e.payloadBytes) return `${e.payloadBytes} bytes for rendezvous ${e.rndvId}, which announced ${asked}`;
-  }
-  if (e.kind === PayloadKind.SERIALIZED) return e.datatype === Datatype.BYTES && e.count === e.payloadBytes ? undefined : 'a serialized payload whose datatype or count is wrong';
-  if (e.kind !== PayloadKind.TYPED) return `an unknown payload kind ${e.kind}`;
-  const size = ELEMENT_BYTES.get(e.datatype);
-  if (size === undefined) return `an unknown datatype ${e.datatype}`;
-  if (e.count * size !== e.payloadBytes) return `${e.count} elements of datatype ${e.datatype} in ${e.payloadBytes} bytes`;
-  return undefined;
-}
-
 /** A rank's gRPC transport. Create with {@link GrpcTransport.start}. */
-export class GrpcTransport implements Transport {
+export class GrpcTransport implements Link, Peers {
   readonly rank: number;
   readonly size: number;
   readonly #options: GrpcTransportOptions;
   readonly #server: grpc.Server;
   #injector: grpc.ConnectionInjector | undefined;
   #listener: GuardedListener | undefined;
-  #handler: TransportHandler | undefined;
+  #handler: FrameHandler | undefined;
   #peers: readonly Endpoint[] = [];
   readonly #out = new Map<number, OutLink>();
   readonly #dialled = new Map<number, { client: grpc.Client; call: ClientCall }>();
@@ -269,10 +237,6 @@ export class GrpcTransport implements Transport {
   /** Peers that attached before the address table arrived: to be dialled back once it does. */
   readonly #awaitingTable: number[] = [];
   readonly #failures = new Map<number, Error>();
-  /** Rendezvous payloads this rank asked for (CTS sent), by peer, then rendezvous id. */
-  readonly #fetches = new Map<number, Map<number, PendingFetch>>();
-  /** Sends in progress. */
-  readonly #sending = new Set<{ dest: number; bytes: number; since: number; rendezvous: boolean }>();
   /** finalize() has begun: this rank sends nothing more, and its data streams have ended. */
   #quiescing = false;
   #closing = false;
@@ -321,7 +285,7 @@ export class GrpcTransport implements Transport {
     for (const peer of this.#awaitingTable.splice(0)) this.#dial(peer);
   }
 
-  setHandler(handler: TransportHandler): void {
+  setFrameHandler(handler: FrameHandler): void {
     this.#handler = handler;
   }
 
@@ -452,7 +416,7 @@ export class GrpcTransport implements Transport {
       clearTimeout(timer);
     });
     call.on('status', () => clearTimeout(timer)); // accepted and ended at once (the peer is finalizing), or refused
-    const parser = new InboundParser((rndvId) => this.#fetches.get(peer)?.get(rndvId)?.byteLength);
+    const parser = new InboundParser((rndvId) => this.#handler?.dataTarget(peer, rndvId));
     call.on('data', (data: Buffer) => {
       try {
         const message = parser.push(data);
@@ -489,20 +453,7 @@ export class GrpcTransport implements Transport {
 
   /** A whole message from `peer`, by rendezvous phase. Throws on a protocol violation. */
   #deliver(peer: number, envelope: WireEnvelope, payload: Uint8Array): void {
-    const { context, tag, kind, datatype, count, coll } = envelope;
-    const header: Envelope = { context, tag, kind, datatype, count, coll };
-    switch (envelope.rndv) {
-      case Rendezvous.EAGER:
-        return this.#handler?.message(peer, header, payload);
-      case Rendezvous.RTS:
-        return this.#handler?.message(peer, header, this.#deferred(peer, envelope.rndvId, envelope.payloadBytes));
-      case Rendezvous.CTS:
-        return this.#clearToSend(peer, envelope.rndvId);
-      case Rendezvous.DATA:
-        return this.#settleFetch(peer, envelope.rndvId, payload);
-      default:
-        throw new TransportError(`unknown rendezvous phase ${envelope.rndv}`);
-    }
+    this.#handler?.frame(peer, envelope, payload);
   }
 
   // -- failure ------------------------------------------------------------
@@ -529,8 +480,6 @@ export class GrpcTransport implements Transport {
     this.#failures.set(peer, error);
     debug('transport', `lost rank ${peer}: ${reason}`);
     this.#outLink(peer).fail(error);
-    const fetchFailure = new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'recv', reason }, { cause: error });
-    for (const rndvId of [...(this.#fetches.get(peer)?.keys() ?? [])]) this.#settleFetch(peer, rndvId, fetchFailure);
     this.#handler?.peerFailed(
       peer,
       error instanceof PeerFailedError ? error : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause: error }),
@@ -553,83 +502,10 @@ export class GrpcTransport implements Transport {
     return link;
   }
 
-  send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
-    const entry = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous: payload.byteLength > config.eagerBytes };
-    this.#sending.add(entry);
-    const sent = this.#send(dest, envelope, payload);
-    const done = (): void => void this.#sending.delete(entry);
-    sent.then(done, done);
-    return sent;
-  }
-
-  /** The sends in progress, for reports of what a rank is blocked in. */
-  pendingSends(): Array<{ dest: number; bytes: number; waitedMs: number; rendezvous: boolean }> {
-    const now = Date.now();
-    return [...this.#sending].map(({ dest, bytes, since, rendezvous }) => ({ dest, bytes, waitedMs: now - since, rendezvous }));
-  }
-
-  #send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
+  sendFrame(dest: number, frame: Frame, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
     if (link.call === undefined && link.failure === undefined) this.#dial(dest);
-    if (payload.byteLength <= config.eagerBytes) return this.#enqueue(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0 }, payload);
-    // Rendezvous: announce the message (RTS); its payload goes when the receiver asks (CTS).
-    const rndvId = link.nextRndvId++;
-    let settle!: { resolve(): void; reject(error: Error): void };
-    const sent = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    link.rendezvous.set(rndvId, { envelope, payload, sent, ...settle });
-    const announced = this.#enqueue(dest, { ...envelope, rndv: Rendezvous.RTS, rndvId }, EMPTY, payload.byteLength);
-    announced.catch((error: unknown) => this.#settleRendezvous(link, rndvId, error as Error));
-    return sent;
-  }
-
-  /** The receiver asked for the payload of rendezvous `rndvId` (once): send it (DATA). */
-  #clearToSend(peer: number, rndvId: number): void {
-    const link = this.#outLink(peer);
-    const pending = link.rendezvous.get(rndvId);
-    if (pending === undefined) throw new TransportError(`it asked for an unknown rendezvous ${rndvId}`);
-    link.rendezvous.delete(rndvId); // from here the DATA hand-over settles it, failures included
-    this.#enqueue(peer, { ...pending.envelope, rndv: Rendezvous.DATA, rndvId }, pending.payload).then(pending.resolve, pending.reject);
-  }
-
-  #settleRendezvous(link: OutLink, rndvId: number, error?: Error): void {
-    const pending = link.rendezvous.get(rndvId);
-    if (pending === undefined) return;
-    link.rendezvous.delete(rndvId);
-    if (error === undefined) pending.resolve();
-    else pending.reject(error);
-  }
-
-  /** A rendezvous payload from `peer`: `fetch()` sends CTS and resolves when DATA has arrived. */
-  #deferred(peer: number, rndvId: number, byteLength: number): RendezvousPayload {
-    let fetched: Promise<Uint8Array> | undefined;
-    return {
-      byteLength,
-      fetch: () => {
-        fetched ??= new Promise<Uint8Array>((resolve, reject) => {
-          const failure = this.#failures.get(peer);
-          if (failure !== undefined) return reject(failure);
-          let fetches = this.#fetches.get(peer);
-          if (fetches === undefined) this.#fetches.set(peer, (fetches = new Map()));
-          fetches.set(rndvId, { byteLength, resolve, reject });
-          this.#enqueue(peer, { ...CONTROL_ENVELOPE, rndv: Rendezvous.CTS, rndvId }, EMPTY).catch((error: unknown) =>
-            this.#settleFetch(peer, rndvId, error as Error),
-          );
-        });
-        return fetched;
-      },
-    };
-  }
-
-  #settleFetch(peer: number, rndvId: number, result: Uint8Array | Error): void {
-    const pending = this.#fetches.get(peer)?.get(rndvId);
-    if (pending === undefined) {
-      if (result instanceof Uint8Array) throw new TransportError(`rank ${peer} sent data for rendezvous ${rndvId}, which this rank did not ask for`);
-      return;
-    }
-    this.#fetches.get(peer)?.delete(rndvId);
-    if (result instanceof Error) pending.reject(result);
-    else if (result.byteLength !== pending.byteLength) pending.reject(new TransportError(`rendezvous ${rndvId} from rank ${peer} announced ${pending.byteLength} bytes and sent ${result.byteLength}`));
-    else pending.resolve(result);
+    return this.#enqueue(dest, frame, payload);
   }
 
   /**
@@ -638,7 +514,7 @@ export class GrpcTransport implements Transport {
    * consumed its last byte, so many messages can be in flight on the stream
    * at once. `payloadBytes` is the announced size (an RTS carries none).
    */
-  #enqueue(dest: number, envelope: Omit<WireEnvelope, 'seq' | 'payloadBytes'>, payload: Uint8Array, payloadBytes = payload.byteLength): Promise<void> {
+  #enqueue(dest: number, frame: Frame, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
     let consumed!: Promise<void>;
     link.handingOver++;
@@ -653,7 +529,7 @@ export class GrpcTransport implements Transport {
             reason: `no connection from it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`,
           }),
       );
-      const wire: WireEnvelope = { ...envelope, seq: link.seq++, payloadBytes };
+      const wire: WireEnvelope = { ...frame, seq: link.seq++ };
       consumed = (await writeMessage(call, wire, payload, config.chunkBytes, () => link.failure)).consumed;
     });
     link.tail = handOver.catch(() => undefined).finally(() => link.handingOver--);
@@ -668,9 +544,7 @@ export class GrpcTransport implements Transport {
    */
   async quiesce(): Promise<void> {
     const links = (): OutLink[] => [...this.#out.values()];
-    while (links().some((link) => link.handingOver > 0 || link.rendezvous.size > 0)) {
-      await Promise.all(links().flatMap((link) => [link.tail, ...[...link.rendezvous.values()].map((r) => r.sent.catch(() => undefined))]));
-    }
+    while (links().some((link) => link.handingOver > 0)) await Promise.all(links().map((link) => link.tail));
     this.#quiescing = true;
     for (const call of this.#serverCalls) call.end();
   }
@@ -688,9 +562,6 @@ export class GrpcTransport implements Transport {
     // Let queued sends finish before the streams end.
     await Promise.all([...this.#out.values()].map((link) => link.tail));
     this.#closing = true;
-    const closed = new TransportError('the transport closed (finalize) before this rendezvous completed');
-    for (const link of this.#out.values()) for (const rndvId of [...link.rendezvous.keys()]) this.#settleRendezvous(link, rndvId, closed);
-    for (const [peer, fetches] of this.#fetches) for (const rndvId of [...fetches.keys()]) this.#settleFetch(peer, rndvId, closed);
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
     this.#listener?.close();
@@ -707,19 +578,6 @@ export class GrpcTransport implements Transport {
     this.#injector?.destroy();
     for (const { client } of this.#dialled.values()) client.close();
   }
-}
-
-/** An empty payload (RTS and CTS carry none). */
-const EMPTY = new Uint8Array(0);
-
-/** The header of a CTS, which the engine never sees. */
-const CONTROL_ENVELOPE: Envelope = { context: 0, tag: 0, kind: 0, datatype: 0, count: 0 };
-
-/** A rendezvous payload asked for and not yet arrived. */
-interface PendingFetch {
-  byteLength: number;
-  resolve(bytes: Uint8Array): void;
-  reject(error: Error): void;
 }
 
 /**

@@ -33,11 +33,13 @@ export interface Envelope {
 /**
  * The payload of a message sent by rendezvous: only its size has arrived.
  * `fetch()` (once, when a receive matches) asks the sender for the bytes and
- * resolves to them; it rejects with `PeerFailedError` if the sender dies first.
+ * resolves to them, written into `into` when given (exactly `byteLength`
+ * bytes: the receive's own buffer, so that they are copied once); it rejects
+ * with `PeerFailedError` if the sender dies first.
  */
 export interface RendezvousPayload {
   readonly byteLength: number;
-  fetch(): Promise<Uint8Array>;
+  fetch(into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A delivered payload: its bytes (exclusively the receiver's), or a rendezvous to fetch them. */
@@ -76,5 +78,42 @@ export interface Transport {
   /** The largest message `rank` accepts, bytes (its `TSMPI_MAX_MESSAGE_BYTES`). */
   maxMessageBytesOf(rank: number): number;
   /** Closes every connection after flushing what was sent. */
+  close(): Promise<void>;
+}
+
+/** A message on a link: its header, its rendezvous phase and id, and the size of its payload. */
+export interface Frame extends Envelope {
+  /** A `Rendezvous` phase: EAGER, RTS, CTS or DATA. */
+  rndv: number;
+  rndvId: number;
+  /** Bytes of the payload: that follow (EAGER, DATA) or that are announced (RTS). */
+  payloadBytes: number;
+}
+
+/** What a link delivers upward: to the rendezvous layer (p2p/rendezvous.ts). */
+export interface FrameHandler {
+  /** A frame from `source`, in order. Throws a `ProtocolError` for a frame that breaks the protocol (the link then refuses the peer). */
+  frame(source: number, frame: Frame, payload: Uint8Array): void;
+  /** The buffer a DATA frame of rendezvous `rndvId` from `source` goes into, if this rank asked for it (exactly its announced size). */
+  dataTarget(source: number, rndvId: number): Uint8Array | undefined;
+  peerFailed(rank: number, error: PeerFailedError): void;
+  peerFinished(rank: number): void;
+}
+
+/**
+ * A link: frames to and from the peers it reaches (gRPC over mutual TLS for
+ * any peer, shared memory for the ranks of this host), in order per peer.
+ * The rendezvous protocol is above it, shared by every link.
+ */
+export interface Link {
+  setFrameHandler(handler: FrameHandler): void;
+  /** Sends one frame (with `payload`, which may be empty) to `dest`, in order; resolves when `payload` may be reused. */
+  sendFrame(dest: number, frame: Frame, payload: Uint8Array): Promise<void>;
+  /** Hands over what is queued, then ends this rank's sending (finalize): each peer learns, in order, that nothing more comes. */
+  quiesce(): Promise<void>;
+  /** `rank` died (the coordinator says): frames to and from it fail. */
+  peerDied(rank: number, reason: string): void;
+  /** `rank` has begun finalize: where this link has no stream from it, nothing more can come. */
+  peerFinalizing(rank: number): void;
   close(): Promise<void>;
 }

@@ -10,7 +10,9 @@ import { PeerFailedError } from '../../src/errors.js';
 import { ANY_TAG, Engine } from '../../src/p2p/engine.js';
 import { JobCa } from '../../src/security/pki.js';
 import { mutualTlsServerCredentials } from '../../src/security/tls.js';
-import { GrpcTransport, type GrpcTransportOptions } from '../../src/transport/grpc.js';
+import type { Messenger } from '../../src/p2p/rendezvous.js';
+import type { GrpcTransport, GrpcTransportOptions } from '../../src/transport/grpc.js';
+import { startLinked } from '../helpers/link.js';
 import { encodeEnvelope, rankServiceDefinition, Rendezvous, type WireEnvelope } from '../../src/transport/wire.js';
 import { rankMaterial } from '../helpers/pki.js';
 
@@ -23,13 +25,14 @@ afterEach(async () => {
 
 interface Victim {
   transport: GrpcTransport;
+  messenger: Messenger;
   engine: Engine;
   events: Array<{ kind: 'security' | 'protocol'; peer: string; reason: string }>;
 }
 
 async function victim(ca: JobCa, size: number, options: Partial<GrpcTransportOptions> = {}, budget = { bytes: 1 << 20, messages: 100 }): Promise<Victim> {
   const events: Victim['events'] = [];
-  const transport = await GrpcTransport.start({
+  const { link: transport, messenger } = await startLinked({
     jobId: ca.jobId,
     rank: 0,
     size,
@@ -40,8 +43,8 @@ async function victim(ca: JobCa, size: number, options: Partial<GrpcTransportOpt
     onProtocolEvent: (peer, reason) => events.push({ kind: 'protocol', peer, reason }),
     ...options,
   });
-  closers.push(() => transport.close());
-  return { transport, engine: new Engine(transport, budget), events };
+  closers.push(() => messenger.close());
+  return { transport, messenger, engine: new Engine(messenger, budget), events };
 }
 
 /** A peer with a valid certificate of rank `rank` whose server writes `frames` on the stream the victim dials to it. */
@@ -62,7 +65,7 @@ function frame(seq: number, bytes: number, extra: Partial<WireEnvelope> = {}): B
 /** Starts the victim's stream to the attacker (rank 1), as a first send does. */
 function provoke(v: Victim, addresses: string[]): void {
   v.transport.setPeers(addresses.map((a) => ({ addresses: [a], host: 'localhost', node: 0 })));
-  v.transport.send(1, { context: 0, tag: 0, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array(1)).catch(() => undefined);
+  v.messenger.send(1, { context: 0, tag: 0, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array(1)).catch(() => undefined);
 }
 
 async function refusal(v: Victim): Promise<PeerFailedError> {
@@ -95,9 +98,10 @@ describe('a rank under attack from an authenticated peer', () => {
   it('refuses a flood of unexpected messages at its budget, keeps its memory, and serves its other peers', async () => {
     const ca = await JobCa.create();
     const v = await victim(ca, 3, {}, { bytes: 1 << 20, messages: 100 });
-    const legit = await GrpcTransport.start({ jobId: ca.jobId, rank: 2, size: 3, tls: await rankMaterial(ca, 2), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
-    closers.push(() => legit.close());
-    legit.setHandler({ message: () => undefined, peerFailed: () => undefined, peerFinished: () => undefined });
+    const legitRank = await startLinked({ jobId: ca.jobId, rank: 2, size: 3, tls: await rankMaterial(ca, 2), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
+    const legit = legitRank.link;
+    closers.push(() => legitRank.messenger.close());
+    legitRank.messenger.setHandler({ message: () => undefined, peerFailed: () => undefined, peerFinished: () => undefined });
     const rss = process.memoryUsage().rss;
     const flood = await attacker(ca, 1, (call) => {
       // 10,000 messages of 16 KiB (160 MB) against a budget of 100 messages and 1 MiB, as fast as the stream takes them.
@@ -111,13 +115,13 @@ describe('a rank under attack from an authenticated peer', () => {
     const table = [v.transport.addresses[0]!, flood, legit.addresses[0]!].map((a) => ({ addresses: [a], host: 'localhost', node: 0 }));
     v.transport.setPeers(table);
     legit.setPeers(table);
-    v.transport.send(1, { context: 0, tag: 0, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array(1)).catch(() => undefined);
+    v.messenger.send(1, { context: 0, tag: 0, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array(1)).catch(() => undefined);
     const error = await refusal(v);
     expect(error.reason).toMatch(/more unexpected messages than a peer may have waiting here \(100 messages/);
     expect(v.events.filter((e) => e.kind === 'protocol')).toHaveLength(1);
     expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
     // The other peer is served as before.
-    await legit.send(0, { context: 0, tag: 3, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 2 }, new Uint8Array([4, 2]));
+    await legitRank.messenger.send(0, { context: 0, tag: 3, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 2 }, new Uint8Array([4, 2]));
     const got = await v.engine.recv(0, 2, ANY_TAG, { timeoutMs: 10_000 });
     expect([...got.payload]).toEqual([4, 2]);
   });
@@ -157,16 +161,17 @@ describe('a rank before trust', () => {
     await expect.poll(() => closedAtOnce, { timeout: 10_000 }).toBe(484);
     expect(v.events.filter((e) => /closed at once: 16 connections were already waiting/.test(e.reason))).toHaveLength(484);
     // The idle ones are closed when the rank closes: a finished rank never waits on them.
-    const legit = await GrpcTransport.start({ jobId: ca.jobId, rank: 2, size: 3, tls: await rankMaterial(ca, 2), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
-    closers.push(() => legit.close());
-    legit.setHandler({ message: () => undefined, peerFailed: () => undefined, peerFinished: () => undefined });
+    const legitRank = await startLinked({ jobId: ca.jobId, rank: 2, size: 3, tls: await rankMaterial(ca, 2), listen: ['127.0.0.1'], node: 0, onSecurityEvent: () => undefined, onProtocolEvent: () => undefined });
+    const legit = legitRank.link;
+    closers.push(() => legitRank.messenger.close());
+    legitRank.messenger.setHandler({ message: () => undefined, peerFailed: () => undefined, peerFinished: () => undefined });
     expect(open.size).toBe(16);
     for (const s of open) s.destroy(); // room again, once the rank has seen them close
     await expect.poll(() => v.events.filter((e) => /closed before it authenticated/.test(e.reason)).length, { timeout: 10_000 }).toBe(16);
     const table = [v.transport.addresses[0]!, '127.0.0.1:1', legit.addresses[0]!].map((a) => ({ addresses: [a], host: 'localhost', node: 0 }));
     v.transport.setPeers(table);
     legit.setPeers(table);
-    await legit.send(0, { context: 0, tag: 3, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array([9]));
+    await legitRank.messenger.send(0, { context: 0, tag: 3, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: 1 }, new Uint8Array([9]));
     const got = await v.engine.recv(0, 2, ANY_TAG, { timeoutMs: 10_000 });
     expect([...got.payload]).toEqual([9]);
   });

@@ -81,7 +81,14 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
   it('maps by node and shows the map; ranks see their host, local rank and size, node, and their shared-memory communicator', async () => {
     const r = await run([...SIX, '--map-by', 'node', '--display-map', 'test/programs/placement.ts']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(['job map: 6 ranks on 3 hosts (hosts from -H, --map-by node)', '  host  slots  ranks', '  h1    2      0, 3', '  h2    2      1, 4', '  h3    2      2, 5'].join('\n'));
+    expect(r.stdout).toContain([
+        'job map: 6 ranks on 3 hosts (hosts from -H, --map-by node)',
+        '  host  slots  ranks  between its ranks',
+        '  h1    2      0, 3   shared memory',
+        '  h2    2      1, 4   shared memory',
+        '  h3    2      2, 5   shared memory',
+        '  between hosts: mutual-TLS 1.3 gRPC (@grpc/grpc-js)',
+      ].join('\n'));
     const rows = linesWith(r.stdout, 'rank ').map((l) => l.replace(/ pid \d+/, '')).sort();
     expect(rows).toEqual([
       '0 host h1 local 0/2 node 0 shared 0,3 hostOf0 h1',

@@ -31,15 +31,20 @@ describe('installing without a C++ compiler', () => {
     expect(existsSync(path.join(dir, 'build', 'Release', 'tsmpi_reduce.node'))).toBe(false);
   });
 
-  it('falls back to the TypeScript kernels, and tsmpirun --info says why', () => {
+  it('falls back to the TypeScript kernels and to gRPC between ranks of a host, and tsmpirun --info says why', () => {
     const r = spawnSync(process.execPath, [path.join(dir, 'dist', 'launcher', 'cli.js'), '--info'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/reductions: TypeScript kernels, because the native addon did not load/);
+    expect(r.stdout).toMatch(/between ranks of one host: mutual-TLS gRPC, because the native addon did not load/);
   });
 
   it('reports the native kernels and their instruction set in the real install', () => {
     const r = spawnSync(process.execPath, [CLI, '--info'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout).toMatch(/reductions: native SIMD kernels \((avx512|avx2|sse2|neon|scalar)\)/);
+    expect(r.stdout).toContain('between ranks of one host: shared memory (rings of 4194304 bytes per pair)');
+    expect(r.stdout).toContain('between hosts: mutual-TLS 1.3 gRPC (@grpc/grpc-js)');
+    const forced = spawnSync(process.execPath, [CLI, '--info', '--transport', 'grpc'], { encoding: 'utf8', timeout: 30_000 });
+    expect(forced.stdout).toContain('between ranks of one host: mutual-TLS gRPC (--transport grpc)');
   });
 });
 

@@ -33,10 +33,25 @@ describe.each([1, 2, 3, 4, 5, 6])('a %i-rank job', (n) => {
   });
 });
 
+describe('the path between ranks of one host', () => {
+  // This file runs twice: as is (shared memory by default) and with TSMPI_TRANSPORT=grpc.
+  const forced = process.env.TSMPI_TRANSPORT === 'grpc';
+  it(forced ? 'is mutual-TLS gRPC for every pair under TSMPI_TRANSPORT=grpc' : 'is shared memory by default', async () => {
+    const r = await tsmpirun(['-n', '3', 'test/programs/ping.ts'], { env: { ...process.env, TSMPI_DEBUG: 'transport' } });
+    expect(r.code).toBe(0);
+    const paths = r.stderr.split('\n').filter((l) => / gRPC with other hosts$/.test(l));
+    expect(paths).toHaveLength(3);
+    for (const line of paths) {
+      expect(line).toContain(forced ? 'gRPC with the ranks of this host (TSMPI_TRANSPORT=grpc)' : 'shared memory with the other ranks of this host');
+    }
+  });
+});
+
 describe('non-default transport settings', () => {
   it.each([
     ['small chunks, a small eager limit, the smallest window', { TSMPI_CHUNK_BYTES: '4096', TSMPI_EAGER_BYTES: '8192', TSMPI_FLOW_CONTROL_WINDOW: '65535' }],
     ['chunks larger than the eager limit, everything above 1 KiB by rendezvous', { TSMPI_CHUNK_BYTES: '4194304', TSMPI_EAGER_BYTES: '1024' }],
+    ['the smallest shared-memory rings (64 KiB: large messages wrap many times)', { TSMPI_SHM_RING_BYTES: '65536' }],
   ])('keep MPI point-to-point semantics and the collectives with %s', async (_, settings) => {
     for (const program of ['test/programs/p2p.ts', 'test/programs/collectives.ts']) {
       const r = await tsmpirun(['-n', '3', program], { env: { ...process.env, ...settings } });

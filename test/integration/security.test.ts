@@ -7,13 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadKind, Datatype } from '../../src/datatype.js';
 import { JobCa } from '../../src/security/pki.js';
 import { channelCredentials, type TlsMaterial } from '../../src/security/tls.js';
-import { GrpcTransport } from '../../src/transport/grpc.js';
+import type { Messenger } from '../../src/p2p/rendezvous.js';
+import type { GrpcTransport } from '../../src/transport/grpc.js';
+import { startLinked } from '../helpers/link.js';
 import type { Envelope, Payload } from '../../src/transport/transport.js';
 import { ATTACH_PATH, encodeHello } from '../../src/transport/wire.js';
 import { rankMaterial } from '../helpers/pki.js';
 
 interface Rank {
   transport: GrpcTransport;
+  messenger: Messenger;
   received: Array<{ source: number; payload: Payload }>;
   failures: Array<{ rank: number; code: string }>;
   security: Array<{ peer: string; reason: string }>;
@@ -21,7 +24,7 @@ interface Rank {
 
 async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMaterial): Promise<Rank> {
   const r: Partial<Rank> = { received: [], failures: [], security: [] };
-  r.transport = await GrpcTransport.start({
+  const linked = await startLinked({
     jobId: ca.jobId,
     rank,
     size,
@@ -30,7 +33,9 @@ async function startRank(ca: JobCa, rank: number, size: number, material?: TlsMa
     onSecurityEvent: (peer, reason) => r.security?.push({ peer, reason }),
     onProtocolEvent: (peer, reason) => r.security?.push({ peer, reason }),
   });
-  r.transport.setHandler({
+  r.transport = linked.link;
+  r.messenger = linked.messenger;
+  r.messenger.setHandler({
     message: (source, _e, payload) => r.received?.push({ source, payload }),
     peerFailed: (failed, error) => r.failures?.push({ rank: failed, code: error.code }),
     peerFinished: () => undefined,
@@ -73,11 +78,11 @@ describe('transport security (real mTLS gRPC)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(ranks.map((r) => r.transport.close()));
+    await Promise.all(ranks.map((r) => r.messenger.close()));
   });
 
   it('delivers a message with the source taken from the certificate', async () => {
-    await ranks[1]!.transport.send(0, envelope, new Uint8Array([1, 2, 3]));
+    await ranks[1]!.messenger.send(0, envelope, new Uint8Array([1, 2, 3]));
     await expect.poll(() => ranks[0]!.received.length).toBe(1);
     expect(ranks[0]!.received[0]!.source).toBe(1);
     expect([...(ranks[0]!.received[0]!.payload as Uint8Array)]).toEqual([1, 2, 3]); // a small message: eager, bytes delivered
@@ -121,14 +126,14 @@ describe('transport security (real mTLS gRPC)', () => {
         { addresses: [...b[1]!.transport.addresses], host: 'localhost', node: 0 },
       ]);
       const before = ranks[0]!.received.length;
-      await expect(b[1]!.transport.send(0, envelope, new Uint8Array([6, 6, 6]))).rejects.toMatchObject({
+      await expect(b[1]!.messenger.send(0, envelope, new Uint8Array([6, 6, 6]))).rejects.toMatchObject({
         code: 'ERR_TSMPI_AUTHENTICATION',
       });
       expect(b[1]!.security.length).toBeGreaterThan(0);
       await expect.poll(() => ranks[0]!.security.some((e) => e.reason.includes('before it authenticated'))).toBe(true);
       expect(ranks[0]!.received.length).toBe(before);
     } finally {
-      await Promise.all(b.map((r) => r.transport.close()));
+      await Promise.all(b.map((r) => r.messenger.close()));
     }
   });
 
@@ -155,11 +160,11 @@ describe('transport security (real mTLS gRPC)', () => {
         { addresses: [...c[1]!.transport.addresses], host: 'localhost', node: 0 },
         { addresses: [...c[2]!.transport.addresses], host: 'localhost', node: 0 },
       ]);
-      await expect(c[1]!.transport.send(0, envelope, new Uint8Array(3))).rejects.toMatchObject({ code: 'ERR_TSMPI_AUTHENTICATION' });
+      await expect(c[1]!.messenger.send(0, envelope, new Uint8Array(3))).rejects.toMatchObject({ code: 'ERR_TSMPI_AUTHENTICATION' });
       expect(c[1]!.security.some((e) => e.reason.includes('should be rank 0'))).toBe(true);
       expect(c[2]!.received).toHaveLength(0);
     } finally {
-      await Promise.all(c.map((r) => r.transport.close()));
+      await Promise.all(c.map((r) => r.messenger.close()));
     }
   });
 

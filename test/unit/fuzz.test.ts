@@ -41,7 +41,7 @@ describe('decoders under random and mutated input', () => {
   it('the stream parser throws only TransportError, and accepts a header only for a size it can take', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(envelopeArb.map((e) => encodeEnvelope(e)), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b))), { maxLength: 6 }), (frames) => {
-        const asked = new Map([[1, 64]]); // this rank asked for rendezvous 1, of 64 bytes
+        const asked = new Map([[1, new Uint8Array(64)]]); // this rank asked for rendezvous 1, of 64 bytes
         const parser = new InboundParser((id) => asked.get(id));
         for (const frame of frames) {
           const error = thrown(() => parser.push(frame));
@@ -59,7 +59,7 @@ describe('decoders under random and mutated input', () => {
   it('never allocates for an announced payload above the eager limit or other than what was asked for', () => {
     fc.assert(
       fc.property(envelopeArb, (e) => {
-        const parser = new InboundParser((id) => (id === 1 ? 64 : undefined));
+        const parser = new InboundParser((id) => (id === 1 ? new Uint8Array(64) : undefined));
         const error = thrown(() => parser.push(encodeEnvelope({ ...e, seq: 0 })));
         if (error !== undefined) return;
         // Accepted: whatever follows is allocated from payloadBytes, which must be within what this rank takes.
