@@ -1,10 +1,18 @@
-// Latency and bandwidth against message size for tsmpi, raw TLS, plain grpc-js and Open MPI, as SVG (Vega-Lite).
+// Latency and bandwidth against message size for every stack of the suite, as SVG (Vega-Lite).
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Row } from './common.js';
 
 export async function renderChart(rows: readonly Row[]): Promise<string> {
-  const data = rows.filter((r) => r.np === 2 && (r.test === 'latency' || r.test === 'bw')).map((r) => ({ ...r, stack: r.stack === 'raw-tls' ? 'raw node:tls mTLS' : r.stack === 'openmpi' ? 'Open MPI (TCP)' : r.stack === 'grpc-js' ? 'plain grpc-js' : 'tsmpi' }));
+  const names: Record<Row['stack'], string> = {
+    tsmpi: 'tsmpi (shared memory)',
+    'tsmpi-grpc': 'tsmpi --transport grpc',
+    'raw-tls': 'raw node:tls mTLS',
+    'grpc-js': 'plain grpc-js',
+    openmpi: 'Open MPI (TCP)',
+    'openmpi-shm': 'Open MPI (vader)',
+  };
+  const data = rows.filter((r) => r.np === 2 && (r.test === 'latency' || r.test === 'bw')).map((r) => ({ ...r, stack: names[r.stack] }));
   const panel = (test: string, title: string, y: string): Record<string, unknown> => ({
     title,
     width: 360,

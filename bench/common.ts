@@ -3,7 +3,8 @@
 
 /** One measurement: latency tests give microseconds, bandwidth tests MB/s (10^6 bytes/s). */
 export interface Row {
-  stack: 'tsmpi' | 'raw-tls' | 'grpc-js' | 'openmpi';
+  /** tsmpi: the default paths (shared memory on one host); tsmpi-grpc: `--transport grpc`; openmpi: TCP; openmpi-shm: `--mca btl self,vader`. */
+  stack: 'tsmpi' | 'tsmpi-grpc' | 'raw-tls' | 'grpc-js' | 'openmpi' | 'openmpi-shm';
   test: string;
   np: number;
   bytes: number;

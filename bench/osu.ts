@@ -16,6 +16,7 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e3; // microseconds
 async function latency(c: Communicator): Promise<void> {
   for (const bytes of quick ? QUICK.latency : LATENCY_SIZES) {
     const buf = new Uint8Array(bytes);
+    const rbuf = new Uint8Array(bytes); // received into, as osu_latency does
     const { warmup, timed } = iterations(bytes, quick);
     const rtts: number[] = [];
     await c.barrier();
@@ -23,9 +24,9 @@ async function latency(c: Communicator): Promise<void> {
       const t = now();
       if (c.rank === 0) {
         await c.send(buf, 1, { tag: 1 });
-        await c.recv({ source: 1, tag: 1 });
+        await c.recv({ source: 1, tag: 1, out: rbuf });
       } else if (c.rank === 1) {
-        await c.recv({ source: 0, tag: 1 });
+        await c.recv({ source: 0, tag: 1, out: rbuf });
         await c.send(buf, 0, { tag: 1 });
       }
       if (i >= warmup) rtts.push(now() - t);
@@ -37,6 +38,7 @@ async function latency(c: Communicator): Promise<void> {
 async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void> {
   for (const bytes of quick ? QUICK.bandwidth : BANDWIDTH_SIZES) {
     const buf = new Uint8Array(bytes);
+    const rbuf = new Uint8Array(bytes); // every receive of the window lands here, as in osu_bw
     const w = window(bytes);
     const { warmup, timed } = iterations(bytes * w, quick);
     const rates: number[] = [];
@@ -46,7 +48,7 @@ async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void>
       const sends: Promise<void>[] = [];
       const recvs: Promise<unknown>[] = [];
       if (c.rank === 0 || bidirectional) for (let k = 0; k < w; k++) sends.push(c.send(buf, 1 - c.rank, { tag: 2 }));
-      if (c.rank === 1 || bidirectional) for (let k = 0; k < w; k++) recvs.push(c.recv({ source: 1 - c.rank, tag: 2 }));
+      if (c.rank === 1 || bidirectional) for (let k = 0; k < w; k++) recvs.push(c.recv({ source: 1 - c.rank, tag: 2, out: rbuf }));
       await Promise.all([...sends, ...recvs]);
       // The receiver acknowledges the window, as OSU's osu_bw does.
       if (c.rank === 1) await c.send(new Uint8Array(4), 0, { tag: 3 });

@@ -62,7 +62,8 @@ export async function runPair(
   const ca = await JobCa.create();
   const [server, client] = await Promise.all([rankMaterial(ca, 0), rankMaterial(ca, 1)]);
   const args = process.argv.slice(2);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The server runs as this process does: plain JavaScript when bench/run.ts compiled the baseline.
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin?.end(JSON.stringify(server));
   const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
   const rows = await measure(client, Number(line.toString().trim())).finally(() => child.kill());

@@ -1,6 +1,6 @@
 // Baseline (a): raw node:tls mutual TLS 1.3 between two processes, the
 // physical limit of our stack. Same sizes and method as bench/osu.ts.
-//   node --import tsx bench/raw-tls.ts [--quick]     (prints JSON rows)
+//   node bench/.build/raw-tls.mjs [--quick]   (compiled by bench/run.ts; prints JSON rows)
 // Certificates and the server process as in bench/pair.ts.
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';

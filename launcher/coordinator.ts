@@ -40,11 +40,11 @@ export interface RankEndpoint {
   pid: number;
   node: number;
   maxMessageBytes: number;
-  shm?: { segment: string; key: Buffer; doorbell: string } | null;
+  shm?: { segment: string; key: Buffer; doorbell: string; pid: number; address: string } | null;
 }
 
 interface RankEventMessage {
-  register?: { addresses: string[]; host: string; pid: number; node: number; maxMessageBytes: number; shm?: { segment: string; key: Buffer; doorbell: string } | null };
+  register?: { addresses: string[]; host: string; pid: number; node: number; maxMessageBytes: number; shm?: { segment: string; key: Buffer; doorbell: string; pid: number; address: string } | null };
   abort?: { code: number; reason: string };
   security?: { peer: string; reason: string; unauthenticated: boolean; count: number };
   protocol?: { peer: string; reason: string; count: number };

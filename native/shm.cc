@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace {
@@ -291,6 +292,53 @@ Napi::Value Sleep(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, empty);
 }
 
+// awake(segment, ring): the reader polls again; writers need not ring.
+Napi::Value Awake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Ring ring;
+  if (!GetRing(info, &ring)) return env.Undefined();
+  ring.header->readerWaiting.store(0, std::memory_order_relaxed);
+  return env.Undefined();
+}
+
+// address(view): where the bytes of a typed array are in this process (for a
+// peer of this host to read them with readFrom, single copy).
+Napi::Value Address(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t bytes;
+  if (info.Length() != 1 || !ViewOf(info[0], &data, &bytes)) return Throw(env, "address(view)");
+  return Napi::BigInt::New(env, uint64_t(reinterpret_cast<uintptr_t>(data)));
+}
+
+// readFrom(pid, address, into): copies into.byteLength bytes from `address` in
+// process `pid` (same user) into `into` with process_vm_readv (Linux cross-
+// memory attach, one copy). Returns 0, or the errno that stopped it (EPERM:
+// not allowed here; ESRCH: no such process; EFAULT: not mapped there).
+Napi::Value ReadFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data;
+  size_t bytes;
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsBigInt() || !ViewOf(info[2], &data, &bytes)) return Throw(env, "readFrom(pid, address, into)");
+  const int64_t pid = info[0].As<Napi::Number>().Int64Value();
+  bool lossless = false;
+  const uint64_t address = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (pid <= 0 || pid > INT32_MAX || !lossless) return Throw(env, "readFrom: bad pid or address", true);
+  size_t done = 0;
+  while (done < bytes) {
+    struct iovec local = {const_cast<uint8_t*>(data) + done, bytes - done};
+    struct iovec remote = {reinterpret_cast<void*>(uintptr_t(address + done)), bytes - done};
+    const ssize_t n = process_vm_readv(pid_t(pid), &local, 1, &remote, 1, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Napi::Number::New(env, errno);
+    }
+    if (n == 0) return Napi::Number::New(env, EFAULT);
+    done += size_t(n);
+  }
+  return Napi::Number::New(env, 0);
+}
+
 // ringBytes(segment): the size of each ring.
 Napi::Value RingBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -311,6 +359,9 @@ Napi::Object InitShm(Napi::Env env, Napi::Object exports) {
   shm.Set("peek", Napi::Function::New(env, Peek, "peek"));
   shm.Set("consume", Napi::Function::New(env, Consume, "consume"));
   shm.Set("sleep", Napi::Function::New(env, Sleep, "sleep"));
+  shm.Set("awake", Napi::Function::New(env, Awake, "awake"));
+  shm.Set("address", Napi::Function::New(env, Address, "address"));
+  shm.Set("readFrom", Napi::Function::New(env, ReadFrom, "readFrom"));
   shm.Set("ringBytes", Napi::Function::New(env, RingBytes, "ringBytes"));
   exports.Set("shm", shm);
   return exports;

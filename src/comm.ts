@@ -36,9 +36,9 @@ import { scanRecursiveDoubling } from './collectives/scan-recursive-doubling.js'
 import { scatterBinomial } from './collectives/scatter-binomial.js';
 import { CollKind, OBJECT_FORM, type Signature } from './collectives/signature.js';
 import { algorithmName, Algorithms, forcedAlgorithm, thresholds, type AlgorithmName } from './collectives/tuning.js';
-import { allocDatatype, Datatype, isTypedArray, TYPED_ARRAY_CONSTRUCTORS, typedArrayDatatype, type TypedArray } from './datatype.js';
+import { allocDatatype, Datatype, isTypedArray, PayloadKind, TYPED_ARRAY_CONSTRUCTORS, typedArrayDatatype, type TypedArray } from './datatype.js';
 import { config } from './config.js';
-import { FinalizedError, InvalidArgumentError, PeerFailedError, ProtocolError } from './errors.js';
+import { FinalizedError, InvalidArgumentError, PeerFailedError, ProtocolError, TruncateError } from './errors.js';
 import { held } from './keepalive.js';
 import { ANY_SOURCE, ANY_TAG, checkWaitOptions, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
@@ -76,6 +76,14 @@ export interface RecvOptions extends WaitOptions {
   tag?: number;
   /** Filled in with the message's source, tag and count on completion. */
   status?: Status;
+  /**
+   * Receive into this array (MPI_Recv's `buf`): the message must hold at most
+   * `out.length` elements of `out`'s type (a Buffer and a Uint8Array take
+   * each other's bytes); the receive then resolves to `out`, or to
+   * `out.subarray(0, count)` for a shorter message. A large message is copied
+   * from the sender straight into it.
+   */
+  out?: TypedArray;
 }
 
 /** Options of {@link Communicator.sendrecv}. */
@@ -88,6 +96,8 @@ export interface SendrecvOptions extends WaitOptions {
   recvTag?: number;
   /** Filled in for the received message. */
   status?: Status;
+  /** Receive into this array, as {@link RecvOptions.out}. */
+  out?: TypedArray;
 }
 
 /** Options of rooted collectives. */
@@ -284,7 +294,8 @@ export class Communicator {
    * Receives a message (MPI_Recv; MPI_Irecv when not awaited) matching
    * `source` (default `ANY_SOURCE`) and `tag` (default `ANY_TAG`). A receive
    * from `PROC_NULL` resolves at once to `undefined`.
-   * @throws InvalidArgumentError for a bad `source` or `tag`.
+   * @throws InvalidArgumentError for a bad `source`, `tag` or `out` (not a TypedArray).
+   * @throws TruncateError when the message does not fit `out` (it is received all the same, as in MPI).
    * @throws PeerFailedError when the source died; TimeoutError after `timeoutMs`; AbortedError on `signal`.
    */
   async recv<T = unknown>(options: RecvOptions = {}): Promise<T> {
@@ -292,14 +303,34 @@ export class Communicator {
     this.#live('recv');
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
+    const { out } = options;
+    if (out !== undefined && !isTypedArray(out)) throw new InvalidArgumentError('out', 'expected a TypedArray (or Buffer) to receive into');
     if (source === PROC_NULL) {
       if (options.status) Object.assign(options.status, NULL_STATUS());
       return undefined as T;
     }
-    const message = await pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options));
+    const into = out === undefined ? undefined : (message: Incoming): Uint8Array | Error => this.#into(out, message);
+    const message = await pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options, into));
     if (options.status) Object.assign(options.status, this.#status(message));
     const { envelope, payload } = message;
+    if (out !== undefined) return (envelope.count === out.length ? out : out.subarray(0, envelope.count)) as T;
     return decodePayload(envelope.kind, envelope.datatype, envelope.count, payload) as T;
+  }
+
+  /** The bytes of `out` a matched message goes into, or why it cannot. */
+  #into(out: TypedArray, message: Incoming): Uint8Array | Error {
+    const { envelope } = message;
+    const bytes = message.payload.byteLength;
+    const mine = typedArrayDatatype(out) as Datatype;
+    const theirs = envelope.kind === PayloadKind.TYPED ? envelope.datatype : undefined;
+    const bytesLike = (d: number | undefined): boolean => d === Datatype.BUFFER || d === Datatype.UINT8;
+    const source = this.#worldToLocal.get(message.source) ?? -1;
+    if (theirs !== mine && !(bytesLike(theirs) && bytesLike(mine))) {
+      const what = theirs === undefined ? 'a structured-clone value' : `${envelope.count} elements of ${TYPED_ARRAY_CONSTRUCTORS.get(theirs as Datatype)?.name ?? (theirs === Datatype.BUFFER ? 'Buffer' : `datatype ${theirs}`)}`;
+      return new TruncateError(source, envelope.tag, bytes, out.byteLength, `a message of ${what} does not go into a ${out.constructor.name}`);
+    }
+    if (bytes > out.byteLength) return new TruncateError(source, envelope.tag, bytes, out.byteLength, `a message of ${envelope.count} elements (${bytes} bytes) does not fit in out (${out.length} elements)`);
+    return new Uint8Array(out.buffer, out.byteOffset, bytes);
   }
 
   /**

@@ -58,6 +58,13 @@ export interface Config {
   transport: 'auto' | 'grpc';
   /** Bytes of each shared-memory ring, one per pair of ranks of a host (a power of two). `TSMPI_SHM_RING_BYTES`, default 4 MiB. */
   shmRingBytes: number;
+  /**
+   * How long a rank polls its shared-memory rings after its last send or
+   * receive before it sleeps on its doorbell, in microseconds; only where the
+   * ranks of its host do not outnumber the cores. `TSMPI_SHM_POLL_US`,
+   * default 200; 0 never polls.
+   */
+  shmPollMicros: number;
   /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
@@ -137,6 +144,7 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     rsh: reader.raw('TSMPI_RSH'),
     transport: reader.choice('TSMPI_TRANSPORT', ['auto', 'grpc'] as const) ?? 'auto',
     shmRingBytes: powerOfTwo(reader, 'TSMPI_SHM_RING_BYTES', 4 << 20),
+    shmPollMicros: reader.int('TSMPI_SHM_POLL_US', 200, 0, 1_000_000),
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }

@@ -25,7 +25,8 @@ export type MpiErrorCode =
   | 'ERR_TSMPI_BOOTSTRAP'
   | 'ERR_TSMPI_CONFIG'
   | 'ERR_TSMPI_PROTOCOL'
-  | 'ERR_TSMPI_COLLECTIVE_MISMATCH';
+  | 'ERR_TSMPI_COLLECTIVE_MISMATCH'
+  | 'ERR_TSMPI_TRUNCATE';
 
 /** Base class of every tsmpi error. */
 export class MpiError extends Error {
@@ -103,6 +104,29 @@ export class AuthenticationError extends MpiError {
     super('ERR_TSMPI_AUTHENTICATION', `refused ${peer}: ${reason}`, options);
     this.peer = peer;
     this.reason = reason;
+  }
+}
+
+/**
+ * A received message does not fit the receive's `out` buffer (MPI_ERR_TRUNCATE,
+ * MPI 4.1 §3.2.5): it is longer, or not of `out`'s element type. The message
+ * has been received (it is gone from the queue), as in MPI.
+ */
+export class TruncateError extends MpiError {
+  /** The sender (a rank of the communicator). */
+  readonly source: number;
+  readonly tag: number;
+  /** The message's payload size, bytes. */
+  readonly messageBytes: number;
+  /** `out`'s size, bytes. */
+  readonly bufferBytes: number;
+
+  constructor(source: number, tag: number, messageBytes: number, bufferBytes: number, detail: string) {
+    super('ERR_TSMPI_TRUNCATE', `recv from rank ${source} (tag ${tag}): ${detail}`);
+    this.source = source;
+    this.tag = tag;
+    this.messageBytes = messageBytes;
+    this.bufferBytes = bufferBytes;
   }
 }
 

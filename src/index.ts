@@ -62,5 +62,6 @@ export {
   BootstrapError,
   ConfigurationError,
   ProtocolError,
+  TruncateError,
   type MpiErrorCode,
 } from './errors.js';

@@ -10,8 +10,8 @@
  * one-rank world, as an MPI singleton does.
  */
 import { writeSync } from 'node:fs';
-import os from 'node:os';
 import net from 'node:net';
+import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { checkLeftovers } from './collectives/guard.js';
 import { Communicator } from './comm.js';
@@ -278,6 +278,8 @@ async function sharedMemory(bootstrap: Bootstrap, peers: GrpcTransport): Promise
     localSize: localSize(),
     dir: bootstrap.shmDir as string,
     ringBytes: config.shmRingBytes,
+    // Polling helps only where no rank of this host waits for a core.
+    pollMicros: localSize() <= os.availableParallelism() ? config.shmPollMicros : 0,
     native: nativeShm().shm as ShmNative,
     hostOf: (rank) => peers.hostOf(rank),
   });

@@ -46,6 +46,30 @@ function complete(message: Incoming): Received | Promise<Received> {
   return payload.fetch().then((bytes) => ({ ...message, payload: bytes }));
 }
 
+/**
+ * Where a matched message's payload goes: the bytes of the receive's own
+ * buffer, or an error for a message that does not fit it. Throws nothing.
+ */
+export type ReceiveInto = (message: Incoming) => Uint8Array | Error;
+
+/**
+ * The message with its payload in the buffer `into` gives: a rendezvous
+ * payload is fetched straight there (one copy on shared memory), an eager one
+ * copied. A message that does not fit is still received (fetched and
+ * dropped), then the receive fails, as MPI_ERR_TRUNCATE does.
+ */
+async function completeInto(message: Incoming, into: ReceiveInto): Promise<Received> {
+  const target = into(message);
+  const { payload } = message;
+  if (target instanceof Error) {
+    if (!(payload instanceof Uint8Array)) await payload.fetch();
+    throw target;
+  }
+  if (payload instanceof Uint8Array) target.set(payload);
+  else await payload.fetch(target);
+  return { ...message, payload: target };
+}
+
 /** Cancellation and time limit of one wait. */
 export interface WaitOptions {
   /** Rejects the wait with `AbortedError` when aborted. */
@@ -276,8 +300,9 @@ export class Engine implements TransportHandler {
    * Receives the next message `(context, source, tag)` accepts, with its
    * payload (fetched from the sender once matched, for a rendezvous message).
    */
-  recv(context: number, source: number, tag: number, options: WaitOptions = {}): Promise<Received> {
-    return this.#wait('recv', context, source, tag, options).then(complete);
+  recv(context: number, source: number, tag: number, options: WaitOptions = {}, into?: ReceiveInto): Promise<Received> {
+    const matched = this.#wait('recv', context, source, tag, options);
+    return into === undefined ? matched.then(complete) : matched.then((message) => completeInto(message, into));
   }
 
   /** Waits until a message `(context, source, tag)` accepts is queued, without receiving it. */

@@ -23,6 +23,12 @@ export interface ShmNative {
   consume(segment: ArrayBuffer, ring: number): boolean;
   /** The reader is about to wait for its doorbell; false when the ring is not empty after all. */
   sleep(segment: ArrayBuffer, ring: number): boolean;
+  /** The reader polls again: writers need not ring its doorbell. */
+  awake(segment: ArrayBuffer, ring: number): void;
+  /** Where a view's bytes are in this process. */
+  address(view: ArrayBufferView): bigint;
+  /** Copies `into.byteLength` bytes at `address` of process `pid` (same user) into `into`: 0, or the errno (EPERM, ESRCH, EFAULT). */
+  readFrom(pid: number, address: bigint, into: ArrayBufferView): number;
   ringBytes(segment: ArrayBuffer): number;
 }
 

@@ -16,11 +16,21 @@
  * A frame is a record [envelope (protobuf, length-delimited)][payload], or,
  * when larger than a quarter of the ring, a first record and continuation
  * records. The reader copies each payload out once, into a buffer of its
- * own, or for rendezvous data into the receive's buffer. Wake-ups never
- * spin: a reader about to sleep says so in the ring, and a writer that finds
- * it asleep rings its doorbell (one byte); a writer that finds no room waits
- * for the reader's. A peer whose doorbell closes without its FIN record has
- * died.
+ * own, or for rendezvous data into the receive's buffer. Where Linux lets a
+ * rank read its peer's memory (cross-memory attach, as Open MPI's vader
+ * does: same user; the reader tests it at wire-up and says so in its hello),
+ * rendezvous data goes as a REMOTE record naming where the payload is in the
+ * sender, which the reader copies straight into the receive's buffer
+ * (process_vm_readv, one copy) and acknowledges (ACK); the sender's `send`
+ * resolves then, so its buffer is not read after it. A reader about to
+ * sleep says so in the ring, and a writer that finds it asleep rings its
+ * doorbell (one byte); a writer that finds no room waits for the reader's.
+ * Waking a sleeping process costs tens of microseconds, so for a short while
+ * after its last send or receive (`pollMicros`) a reader looks at its rings
+ * once per turn of the event loop (setImmediate: other I/O goes on) instead,
+ * and writers need not ring; only where the host's ranks do not outnumber
+ * its cores, as Open MPI yields when oversubscribed. A peer whose doorbell
+ * closes without its FIN record has died.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -41,14 +51,24 @@ export interface ShmOffer {
   key: Buffer;
   /** The doorbell's socket path. */
   doorbell: string;
+  /** The rank's process id. */
+  pid: number;
+  /** Where the segment is mapped in that process (decimal): a peer reads 8 bytes there to test cross-memory attach. */
+  address: string;
 }
 
 const FIRST = 1;
 const CONT = 2;
 const FIN = 4;
+const REMOTE = 8; // with FIRST: rendezvous data the reader copies from the writer's memory
+const ACK = 16; // the reader has copied the REMOTE data of message `seq` (u32 LE)
 const DOORBELL_DATA = 0x44; // 'D': the writer published while the reader slept
 const DOORBELL_ROOM = 0x52; // 'R': the reader made room while the writer waited
-const HELLO = 0x48; // 'H' + key (32 bytes) + writer rank (u32 LE)
+const HELLO = 0x48; // 'H' + key (32 bytes) + writer rank (u32 LE) + 1 when the writer can read this rank's memory
+const HELLO_BYTES = 38;
+/** Rendezvous data at least this large goes by cross-memory attach where it can. */
+const REMOTE_MIN_BYTES = 64 * 1024;
+const ESRCH = 3;
 const EMPTY = new Uint8Array(0);
 
 /** Segment names of a job: the launcher removes what a killed rank left (`/dev/shm/tsmpi-<job>-*`). */
@@ -66,8 +86,10 @@ interface Writer {
   /** Serializes whole frames. */
   tail: Promise<void>;
   pending: number;
-  /** Resolves when the reader rings for room. */
-  room: (() => void) | undefined;
+  /** Resolved when the reader rings for room. */
+  room: Array<() => void>;
+  /** REMOTE data sent, until the reader acknowledges it (in order). */
+  remote: Array<{ seq: number; payload: Uint8Array; resolve(): void; reject(error: Error): void }>;
   failure: Error | undefined;
   closed: boolean;
 }
@@ -81,6 +103,8 @@ interface Reader {
   /** The peer's doorbell connection (to ring it for room). */
   doorbell: net.Socket | undefined;
   finished: boolean;
+  /** The peer's process, when this rank can read its memory (it then may send REMOTE records). */
+  pid: number | undefined;
 }
 
 export interface ShmLinkOptions {
@@ -92,6 +116,8 @@ export interface ShmLinkOptions {
   dir: string;
   /** Bytes of each ring (a power of two). */
   ringBytes: number;
+  /** How long after its last activity a reader polls its rings before it sleeps, in microseconds (0: never polls). */
+  pollMicros: number;
   native: ShmNative;
   hostOf(rank: number): string;
 }
@@ -112,10 +138,15 @@ export class ShmLink implements Link {
   readonly #readers = new Map<number, Reader>();
   readonly #writers = new Map<number, Writer>();
   readonly #failures = new Map<number, Error>();
+  /** Peers that can read this rank's memory (their hello said so). */
+  readonly #readsMe = new Set<number>();
   #handler: FrameHandler | undefined;
   #unlinked = false;
   #closing = false;
   #draining = false;
+  /** Until when (process.hrtime, ns) the reader polls instead of sleeping. */
+  #pollUntil = 0n;
+  #pollScheduled = false;
 
   private constructor(options: ShmLinkOptions, segment: ArrayBuffer, name: string, server: net.Server, doorbellPath: string) {
     this.#options = options;
@@ -150,7 +181,7 @@ export class ShmLink implements Link {
 
   /** What the ranks of this host need to write to this rank. */
   offer(): ShmOffer {
-    return { segment: this.#name, key: this.#key, doorbell: this.#doorbellPath };
+    return { segment: this.#name, key: this.#key, doorbell: this.#doorbellPath, pid: process.pid, address: String(this.#shm.address(new Uint8Array(this.#segment, 0, 8))) };
   }
 
   setFrameHandler(handler: FrameHandler): void {
@@ -174,7 +205,7 @@ export class ShmLink implements Link {
     if (local.length !== this.#options.localSize) throw new TransportError(`the address table puts ${local.length} ranks on this host, the launcher ${this.#options.localSize}`);
     this.#local = local;
     this.#peers = local.filter((r) => r !== this.#options.rank);
-    this.#peers.forEach((peer, ring) => this.#readers.set(peer, { peer, ring, expectedSeq: 0, current: undefined, doorbell: undefined, finished: false }));
+    this.#peers.forEach((peer, ring) => this.#readers.set(peer, { peer, ring, expectedSeq: 0, current: undefined, doorbell: undefined, finished: false, pid: undefined }));
     // Tell every writer this rank sleeps: the first record after it rings the doorbell.
     this.#drain();
     // Writers faster than this rank's address table said hello already.
@@ -194,21 +225,24 @@ export class ShmLink implements Link {
         });
         doorbell.setNoDelay?.(true);
         doorbell.unref();
-        const hello = Buffer.alloc(37);
+        // Can this rank read the peer's memory? Its segment's first bytes, there, must be what this rank maps.
+        const probe = new Uint8Array(8);
+        const readable = /^\d+$/.test(offer.address) && this.#shm.readFrom(offer.pid, BigInt(offer.address), probe) === 0 && Buffer.compare(probe, new Uint8Array(segment, 0, 8)) === 0;
+        const reader = this.#readers.get(peer);
+        if (reader !== undefined && readable) reader.pid = offer.pid;
+        debug('transport', `rank ${this.#options.rank} ${readable ? 'reads' : 'cannot read'} rank ${peer}'s memory (cross-memory attach)`);
+        const hello = Buffer.alloc(HELLO_BYTES);
         hello[0] = HELLO;
         offer.key.copy(hello, 1);
         hello.writeUInt32LE(this.#options.rank, 33);
+        hello[37] = readable ? 1 : 0;
         doorbell.write(hello);
         // This rank's ring in the peer's segment: its place among the peer's peers.
         const ring = this.#local.filter((r) => r !== peer).indexOf(this.#options.rank);
-        const writer: Writer = { segment, ring, doorbell, seq: 0, tail: Promise.resolve(), pending: 0, room: undefined, failure: undefined, closed: false };
+        const writer: Writer = { segment, ring, doorbell, seq: 0, tail: Promise.resolve(), pending: 0, room: [], remote: [], failure: undefined, closed: false };
         this.#writers.set(peer, writer);
         doorbell.on('data', (bytes: Buffer) => {
-          if (bytes.includes(DOORBELL_ROOM)) {
-            const room = writer.room;
-            writer.room = undefined;
-            room?.();
-          }
+          if (bytes.includes(DOORBELL_ROOM)) for (const room of writer.room.splice(0)) room();
         });
         doorbell.on('error', () => undefined);
         doorbell.on('close', () => {
@@ -249,7 +283,7 @@ export class ShmLink implements Link {
     socket.on('data', (bytes: Buffer) => {
       if (reader === undefined) {
         pending = Buffer.concat([pending, bytes]);
-        if (pending.length < 37) return;
+        if (pending.length < HELLO_BYTES) return;
         if (this.#readers.size === 0 && this.#peers.length === 0 && this.#options.localSize > 1) {
           // A peer got the address table first: its hello waits for this rank's.
           socket.pause();
@@ -267,7 +301,8 @@ export class ShmLink implements Link {
         }
         reader = candidate;
         reader.doorbell = socket;
-        bytes = pending.subarray(37);
+        if (pending[37] === 1) this.#readsMe.add(writer);
+        bytes = pending.subarray(HELLO_BYTES);
         this.#checkAllConnected();
       }
       if (bytes.includes(DOORBELL_DATA)) this.#drain();
@@ -287,9 +322,11 @@ export class ShmLink implements Link {
     if (writer === undefined) return Promise.reject(new TransportError(`rank ${dest} is not reached by shared memory`));
     if (writer.failure !== undefined) return Promise.reject(writer.failure);
     writer.pending++;
-    const sent = writer.tail.then(() => this.#write(writer, frame, payload));
-    writer.tail = sent.catch(() => undefined).finally(() => writer.pending--);
-    return sent;
+    this.#poll();
+    // Frames to a peer are written one after the other; REMOTE data is acknowledged later.
+    const written = writer.tail.then(() => this.#write(dest, writer, frame, payload));
+    writer.tail = written.then(() => undefined, () => undefined).finally(() => writer.pending--);
+    return written.then((w) => w.acked);
   }
 
   /** The largest body of one record: a quarter of the ring, so that writer and reader overlap. */
@@ -297,8 +334,17 @@ export class ShmLink implements Link {
     return this.#shm.ringBytes(writer.segment) / 4;
   }
 
-  async #write(writer: Writer, frame: Frame, payload: Uint8Array): Promise<void> {
-    const envelope = encodeEnvelope({ ...frame, seq: writer.seq++ });
+  async #write(dest: number, writer: Writer, frame: Frame, payload: Uint8Array): Promise<{ acked?: Promise<void> }> {
+    const seq = writer.seq++;
+    const envelope = encodeEnvelope({ ...frame, seq });
+    if (frame.rndv === Rendezvous.DATA && payload.byteLength >= REMOTE_MIN_BYTES && this.#readsMe.has(dest)) {
+      const where = Buffer.alloc(8);
+      where.writeBigUInt64LE(this.#shm.address(payload));
+      const acked = new Promise<void>((resolve, reject) => writer.remote.push({ seq, payload, resolve, reject }));
+      acked.catch(() => undefined);
+      await this.#record(writer, FIRST | REMOTE, envelope, where);
+      return { acked };
+    }
     const piece = this.#pieceBytes(writer);
     let offset = Math.min(payload.byteLength, Math.max(0, piece - envelope.byteLength));
     await this.#record(writer, FIRST, envelope, payload.subarray(0, offset));
@@ -307,6 +353,7 @@ export class ShmLink implements Link {
       await this.#record(writer, CONT, EMPTY, payload.subarray(offset, end));
       offset = end;
     }
+    return {};
   }
 
   /** Publishes one record, waiting for room as long as the reader takes to make it. */
@@ -316,24 +363,54 @@ export class ShmLink implements Link {
       const result = this.#shm.write(writer.segment, writer.ring, flags, a, b);
       if (result === 3) writer.doorbell.write(Buffer.of(DOORBELL_DATA));
       if (result !== 0) return;
-      await new Promise<void>((resolve) => (writer.room = resolve));
+      await new Promise<void>((resolve) => writer.room.push(resolve));
     }
   }
 
   // -- receiving ----------------------------------------------------------------
 
-  /** Reads every ring until all are empty and their writers know this rank sleeps. */
+  /** Polls the rings for the next `pollMicros` (a reply is likely soon): writers need not ring meanwhile. */
+  #poll(): void {
+    if (this.#options.pollMicros === 0 || this.#closing) return;
+    this.#pollUntil = process.hrtime.bigint() + BigInt(this.#options.pollMicros) * 1000n;
+    if (this.#pollScheduled) return;
+    for (const reader of this.#readers.values()) this.#shm.awake(this.#segment, reader.ring);
+    this.#schedulePoll();
+  }
+
+  #schedulePoll(): void {
+    if (this.#pollScheduled) return;
+    this.#pollScheduled = true;
+    // Kept referenced: an unreferenced immediate would not stop the event loop from blocking
+    // in its poll phase. Polling ends pollMicros after the last activity, so it holds no process.
+    setImmediate(() => {
+      this.#pollScheduled = false;
+      this.#drain();
+    });
+  }
+
+  /** Reads every ring until all are empty, then polls on or sleeps (its writers then know it sleeps). */
   #drain(): void {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      for (let busy = true; busy; ) {
-        busy = false;
+      for (;;) {
+        let busy = false;
         for (const reader of this.#readers.values()) {
           if (this.#failures.has(reader.peer)) continue;
           while (this.#readOne(reader)) busy = true;
-          if (!this.#failures.has(reader.peer) && !this.#shm.sleep(this.#segment, reader.ring)) busy = true;
         }
+        if (busy && this.#options.pollMicros > 0) this.#pollUntil = process.hrtime.bigint() + BigInt(this.#options.pollMicros) * 1000n;
+        if (busy) continue;
+        if (this.#options.pollMicros > 0 && !this.#closing && process.hrtime.bigint() < this.#pollUntil) {
+          this.#schedulePoll();
+          return;
+        }
+        let empty = true;
+        for (const reader of this.#readers.values()) {
+          if (!this.#failures.has(reader.peer) && !this.#shm.sleep(this.#segment, reader.ring)) empty = false;
+        }
+        if (empty) return;
       }
     } finally {
       this.#draining = false;
@@ -359,6 +436,15 @@ export class ShmLink implements Link {
 
   /** One record's body (a view of the ring: copied out before it is consumed). Throws on a protocol violation. */
   #take(reader: Reader, flags: number, body: Uint8Array): void {
+    if (flags === ACK) {
+      // Data this rank sent by REMOTE has been copied: its send completes.
+      const writer = this.#writers.get(reader.peer);
+      const sent = writer?.remote[0];
+      if (body.byteLength !== 4 || sent === undefined || sent.seq !== new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true)) throw new TransportError('it acknowledged data this rank did not send it');
+      writer?.remote.shift();
+      sent.resolve();
+      return;
+    }
     if (flags === FIN) {
       reader.finished = true;
       this.#handler?.peerFinished(reader.peer);
@@ -375,7 +461,8 @@ export class ShmLink implements Link {
       }
       return;
     }
-    if (flags !== FIRST || reader.current !== undefined) throw new TransportError(`it sent a record of kind ${flags} where a message was due`);
+    if ((flags !== FIRST && flags !== (FIRST | REMOTE)) || reader.current !== undefined) throw new TransportError(`it sent a record of kind ${flags} where a message was due`);
+    if ((flags & REMOTE) !== 0 && reader.pid === undefined) throw new TransportError('it sent data to be read from its memory, which this rank did not offer to do');
     let decoded: ReturnType<typeof decodeEnvelope>;
     try {
       decoded = decodeEnvelope(body);
@@ -388,6 +475,7 @@ export class ShmLink implements Link {
     const target = envelope.rndv === Rendezvous.DATA ? this.#handler?.dataTarget(reader.peer, envelope.rndvId) : undefined;
     const wrong = frameProblem(envelope, target);
     if (wrong !== undefined) throw new TransportError(`it sent ${wrong}`);
+    if ((flags & REMOTE) !== 0) return this.#takeRemote(reader, envelope, inline, target);
     const follows = envelope.rndv === Rendezvous.RTS ? 0 : envelope.payloadBytes;
     if (inline.byteLength > follows) throw new TransportError('it sent a payload that overruns its message');
     // The payload leaves the ring once: into a buffer of the receiver's own, or the receive's.
@@ -395,6 +483,23 @@ export class ShmLink implements Link {
     bytes.set(inline);
     if (inline.byteLength === follows) this.#handler?.frame(reader.peer, envelope, bytes);
     else reader.current = { frame: envelope, bytes, filled: inline.byteLength };
+  }
+
+  /** REMOTE rendezvous data: copied from the writer's memory into the receive's buffer, then acknowledged. */
+  #takeRemote(reader: Reader, envelope: WireEnvelope, where: Uint8Array, target: Uint8Array | undefined): void {
+    if (envelope.rndv !== Rendezvous.DATA || target === undefined || where.byteLength !== 8 || reader.pid === undefined) throw new TransportError('it sent a malformed REMOTE record');
+    const address = new DataView(where.buffer, where.byteOffset, 8).getBigUint64(0, true);
+    const errno = this.#shm.readFrom(reader.pid, address, target);
+    if (errno === ESRCH) {
+      this.#lost(reader.peer, 'its process ended during a transfer (cross-memory attach: no such process)');
+      return;
+    }
+    if (errno !== 0) throw new TransportError(`its data could not be read from its memory (process_vm_readv errno ${errno})`);
+    const ack = new Uint8Array(4);
+    new DataView(ack.buffer).setUint32(0, envelope.seq, true);
+    const writer = this.#writers.get(reader.peer);
+    if (writer !== undefined) void this.#record(writer, ACK, ack, EMPTY).catch(() => undefined);
+    this.#handler?.frame(reader.peer, envelope, target);
   }
 
   // -- failure and the end --------------------------------------------------------
@@ -407,7 +512,8 @@ export class ShmLink implements Link {
     const writer = this.#writers.get(peer);
     if (writer !== undefined) {
       writer.failure = error;
-      writer.room?.();
+      for (const room of writer.room.splice(0)) room();
+      for (const sent of writer.remote.splice(0)) sent.reject(error);
       writer.doorbell.destroy();
     }
     this.#readers.get(peer)?.doorbell?.destroy();
@@ -448,6 +554,8 @@ export class ShmLink implements Link {
 
   async close(): Promise<void> {
     this.#closing = true;
+    const closed = new TransportError('the shared-memory link closed (finalize) before the peer read this data');
+    for (const writer of this.#writers.values()) for (const sent of writer.remote.splice(0)) sent.reject(closed);
     for (const writer of this.#writers.values()) writer.doorbell.end();
     for (const reader of this.#readers.values()) reader.doorbell?.end();
     this.#server.close();

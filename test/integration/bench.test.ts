@@ -8,12 +8,13 @@ describe('benchmarks (smoke, quick mode)', () => {
   it('the OSU-style suite runs every stack it can and prints its table and summary', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
-    // tsmpi, raw TLS and plain grpc-js columns
-    expect(r.stdout).toMatch(/│ latency +│ 2 +│ 8 B +│ us +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ /);
-    expect(r.stdout).toMatch(/│ bw +│ 2 +│ 1 MiB +│ MB\/s +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ /);
+    // tsmpi (shared memory), tsmpi --transport grpc, raw TLS and plain grpc-js columns
+    expect(r.stdout).toMatch(/│ latency +│ 2 +│ 8 B +│ us +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ /);
+    expect(r.stdout).toMatch(/│ bw +│ 2 +│ 1 MiB +│ MB\/s +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ +│ [\d.]+ /);
     expect(r.stdout).toMatch(/│ allreduce +│ 4 +│ 64 KiB/);
-    expect(r.stdout).toContain('8-byte one-way latency:');
-    if (!/Open MPI: Open MPI|mpirun \(Open MPI\)/.test(r.stdout)) expect(r.stderr).toContain('Open MPI baseline skipped');
+    expect(r.stdout).toContain('same host, 8-byte one-way latency:');
+    expect(r.stdout).toContain('network path (--transport grpc), bandwidth');
+    if (!/Open MPI: Open MPI|mpirun \(Open MPI\)/.test(r.stdout)) expect(r.stderr).toContain('Open MPI baselines skipped');
   });
 
   it('the soak passes a ring of checked messages without losing one (quick mode)', () => {

@@ -12,7 +12,7 @@ describe.each([1, 2, 3, 4, 5, 6])('a %i-rank job', (n) => {
   });
 
   it.each([
-    ['honours MPI point-to-point semantics', 'test/programs/p2p.ts', ['tag selectivity', 'ANY_SOURCE with status', 'non-overtaking 1000', 'self-send', 'every payload type', 'large message', 'probe']],
+    ['honours MPI point-to-point semantics', 'test/programs/p2p.ts', ['tag selectivity', 'ANY_SOURCE with status', 'non-overtaking 1000', 'self-send', 'every payload type', 'large message', 'receive into out', 'probe']],
     [
       'computes every collective like the serial reference',
       'test/programs/collectives.ts',

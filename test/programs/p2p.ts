@@ -101,6 +101,31 @@ if (rank === size - 1 && size > 1) {
 await world.barrier();
 ok('large message');
 
+// Receiving into out (MPI_Recv's buf): small and large messages land in the caller's array; a
+// shorter message gives a view of its first elements; one that does not fit is received and raises.
+if (rank === 0 && size > 1) {
+  await world.send(Float64Array.of(1, 2, 3), size - 1, { tag: 35 });
+  await world.send(big, size - 1, { tag: 36 });
+  await world.send(new Float64Array(10), size - 1, { tag: 37 });
+  await world.send(new Int32Array(2), size - 1, { tag: 38 });
+  await world.send('after', size - 1, { tag: 39 });
+}
+if (rank === size - 1 && size > 1) {
+  const out = new Float64Array(big.length);
+  const small = await world.recv<Float64Array>({ source: 0, tag: 35, out });
+  check(rank, 'out: shorter message is a view of out', [small.buffer === out.buffer, small.length, [...small]], [true, 3, [1, 2, 3]]);
+  const large = await world.recv<Float64Array>({ source: 0, tag: 36, out });
+  check(rank, 'out: large message is out itself', [large === out, large.findIndex((v, i) => v !== big[i])], [true, -1]);
+  const failures: string[] = [];
+  for (const [tag, into] of [[37, new Float64Array(4)], [38, new Float64Array(4)]] as const) {
+    await world.recv({ source: 0, tag, out: into }).catch((error: { code?: string }) => failures.push(String(error.code)));
+  }
+  check(rank, 'out: too long and wrong type', failures, ['ERR_TSMPI_TRUNCATE', 'ERR_TSMPI_TRUNCATE']);
+  check(rank, 'out: the link goes on', await world.recv({ source: 0, tag: 39 }), 'after');
+}
+await world.barrier();
+ok('receive into out');
+
 // Probe, then receive exactly what was probed.
 if (rank === 0 && size > 1) {
   const st = await world.probe({ source: ANY_SOURCE, tag: 40 });

@@ -32,6 +32,17 @@ describe('argument validation', () => {
     expect(() => c.iprobe({ tag: ANY_TAG })).not.toThrow();
   });
 
+  it('refuses an out that is not a TypedArray, and a message that does not fit out (received all the same)', async () => {
+    await expect(c.recv({ source: 1, out: [0, 0] as never })).rejects.toMatchObject({ argument: 'out' });
+    const d = comms[1]!;
+    await d.send(new Float32Array(8), 0, { tag: 5 });
+    await d.send(new Float32Array(2), 0, { tag: 6 });
+    await expect(c.recv({ source: 1, tag: 5, out: new Float32Array(4) })).rejects.toMatchObject({ code: 'ERR_TSMPI_TRUNCATE', source: 1, tag: 5, messageBytes: 32, bufferBytes: 16 });
+    const out = new Float32Array(4);
+    const got = await c.recv<Float32Array>({ source: 1, tag: 6, out });
+    expect([got.buffer === out.buffer, got.length]).toEqual([true, 2]);
+  });
+
   it('refuses a bad source or root', async () => {
     await expect(c.recv({ source: 9 })).rejects.toMatchObject({ argument: 'source' });
     await expect(c.bcast(1, { root: 4 })).rejects.toMatchObject({ argument: 'root' });
