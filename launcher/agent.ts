@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The host agent: one per remote host of a job, started by the launcher
- * through ssh (or srun), `node <tsmpi>/dist/launcher/agent.js`. It runs no
+ * through ssh (or srun), `node <tsmpi>/dist/bin/agent.js`. It runs no
  * user code, so it always answers at once:
  *
  * - it reads `AgentStart` on stdin, checks that the paths the job needs exist

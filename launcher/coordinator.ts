@@ -14,7 +14,7 @@ import { enrollmentServerCredentials, mutualTlsServerCredentials, type TlsMateri
 import { ReportLimiter } from '../src/reports.js';
 import type { PendingOperation } from '../src/state.js';
 import { GuardedListener } from '../src/transport/listener.js';
-import { services } from '../src/transport/wire.js';
+import { coordinatorService } from '../src/transport/wire.js';
 
 /** What the coordinator tells the launcher. */
 export interface CoordinatorEvents {
@@ -93,7 +93,7 @@ export class Coordinator {
     const certPem = await this.ca.issue(await createCsr(keys, 'coordinator'), { jobId: this.ca.jobId, role: 'coordinator' });
     const tls: TlsMaterial = { caPem: this.ca.certPem, certPem, keyPem: keys.privateKeyPem };
     this.tls = tls;
-    const service = services.tsmpi.v1.Coordinator.service;
+    const service = coordinatorService;
 
     const enrollServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
     enrollServer.addService({ Enroll: service.Enroll } as grpc.ServiceDefinition, {

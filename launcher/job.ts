@@ -208,6 +208,8 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const ranks: RankState[] = map.ranks.map((p) => ({ rank: p.rank, node: p.node, host: (map.hosts[p.node] as { name: string }).name, exited: false }));
   const hosts: Host[] = [];
   let tearingDown = false;
+  /** The teardown has signalled the ranks: exits from now on are its doing. */
+  let signalled = false;
   let coordinator: Coordinator | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -220,7 +222,12 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const teardown = (delayMs: number): void => {
     if (tearingDown) return;
     tearingDown = true;
-    timers.push(setTimeout(() => signalAll('SIGTERM'), delayMs));
+    timers.push(
+      setTimeout(() => {
+        signalled = true;
+        signalAll('SIGTERM');
+      }, delayMs),
+    );
     timers.push(setTimeout(() => signalAll('SIGKILL'), delayMs + 2000));
   };
   let cause: Cause | undefined;
@@ -252,7 +259,9 @@ export async function runJob(plan: JobPlan): Promise<number> {
     else if (coordinator?.registered.has(r.rank) && !coordinator.finalized.has(r.rank) && !tearingDown) {
       failure = { code: 1, what: 'exited with code 0 without calling finalize()' };
     }
-    if (failure && !tearingDown) {
+    // During the grace period a rank's own failure still replaces a cause that was only a
+    // consequence (a peer's PeerFailedError can be reported before the exit that caused it).
+    if (failure && (!tearingDown || (!signalled && cause?.consequence === true && r.fatal?.consequence !== true))) {
       fail(failure.code, `${describe(r)} ${failure.what}`, r);
       coordinator?.peerFailed(r.rank, failure.what);
       teardown(graceMs);
@@ -318,12 +327,12 @@ export async function runJob(plan: JobPlan): Promise<number> {
       ranks: places.map(({ rank, localRank, localSize }) => ({ rank, localRank, localSize })),
       program: { kind: program.kind, file: program.file, args: program.args, bundle: bundleBytes ?? Buffer.alloc(0), bundleName: path.basename(program.file) },
       env: { ...forwarded, ...plan.env },
-      requiredPaths: [process.execPath, path.join(remoteRoot, 'dist', 'src', 'preload.js'), ...required],
+      requiredPaths: [process.execPath, path.join(remoteRoot, 'dist', 'runtime', 'preload.js'), ...required],
       heartbeatMs: plan.heartbeats.intervalMs,
       silenceMs: plan.heartbeats.timeoutMs,
     };
     const launch = plan.launcher(spec.name);
-    const agent = [process.execPath, path.join(remoteRoot, 'dist', 'launcher', 'agent.js'), ...(launch.seal ? ['--sealed', ...(launch.seal.socket ? [`--munge-socket=${launch.seal.socket}`] : [])] : [])];
+    const agent = [process.execPath, path.join(remoteRoot, 'dist', 'bin', 'agent.js'), ...(launch.seal ? ['--sealed', ...(launch.seal.socket ? [`--munge-socket=${launch.seal.socket}`] : [])] : [])];
     const remote = launch.quote ? agent.map((word) => `'${word.replaceAll("'", "'\\''")}'`) : agent;
     const secure = launch.seal === undefined ? undefined : sealedChannel(agentServer.promise, launch.seal.socket);
     hosts.push(new AgentHost({ command: launch.command, args: [...launch.args, ...remote] }, start, plan.heartbeats, output, events, secure));

@@ -33,8 +33,8 @@ export function programKind(program: string): ProgramSpec['kind'] {
   return 'executable';
 }
 
-/** tsmpi's preload (see src/preload.ts), from this installation. */
-const PRELOAD = new URL('../src/preload.js', import.meta.url).href;
+/** tsmpi's preload (see src/preload.ts), from this installation's runtime bundle (scripts/bundle-runtime.mjs). */
+const PRELOAD = new URL('../runtime/preload.js', import.meta.url).href;
 
 /**
  * The command line that starts `program`. Node programs get tsmpi's preload

@@ -32,7 +32,7 @@ import { grpcTarget, interfaceAddresses } from './transport/addresses.js';
 import { GrpcTransport, type Endpoint } from './transport/grpc.js';
 import { MemoryJob } from './transport/memory.js';
 import type { Transport } from './transport/transport.js';
-import { services } from './transport/wire.js';
+import { coordinatorService } from './transport/wire.js';
 
 /** The bootstrap a launcher writes, as one JSON line, on the rank's pipe. */
 export interface Bootstrap {
@@ -298,7 +298,6 @@ const COORDINATOR_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_retries': 0,
 };
 
-const coordinatorService = services.tsmpi.v1.Coordinator.service;
 const sessionMethod = coordinatorService.Session as grpc.MethodDefinition<object, JobEventMessage>;
 const enrollMethod = coordinatorService.Enroll as grpc.MethodDefinition<object, { certPem: string }>;
 const sessionSerialize = sessionMethod.requestSerialize;

@@ -1,11 +1,10 @@
 /**
- * Wire types from `proto/tsmpi.proto`, the schema of record: the gRPC
- * package definition (for the coordinator and the rank service) and the
- * protobufjs types that encode the data plane's Envelope and Control messages.
+ * Wire types from `proto/tsmpi.proto`, the schema of record: the protobufjs
+ * types that encode the data plane's Envelope and Control messages, and the
+ * gRPC service definitions (Coordinator) made from the same parsed schema.
  */
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { Envelope } from './transport.js';
@@ -13,18 +12,45 @@ import type { Envelope } from './transport.js';
 /** Absolute path of the schema. */
 export const PROTO_PATH = path.join(PACKAGE_ROOT, 'proto', 'tsmpi.proto');
 
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: Number, defaults: true, oneofs: true };
-
-const packageDefinition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
-
-/** Service definitions loaded from the schema. */
-export const services = grpc.loadPackageDefinition(packageDefinition) as unknown as {
-  tsmpi: { v1: { Coordinator: grpc.ServiceClientConstructor; Rank: grpc.ServiceClientConstructor } };
-};
-
 const root = protobuf.loadSync(PROTO_PATH);
 const EnvelopeType = root.lookupType('tsmpi.v1.Envelope');
 const ControlType = root.lookupType('tsmpi.v1.Control');
+
+/** How decoded messages look to the code: proto-loader's conventions (camelCase fields, numbers for 64-bit integers and enums, defaults, oneof names). */
+const OBJECT_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: Number, defaults: true, oneofs: true };
+
+/**
+ * A gRPC service definition for `name`, from the parsed schema: what
+ * `@grpc/proto-loader` would make, without its second parse of the schema
+ * and the reflection descriptors it builds (a tenth of a rank's start-up).
+ */
+function serviceDefinition(name: string): grpc.ServiceDefinition {
+  const service = root.lookupService(name);
+  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const request = method.resolvedRequestType as protobuf.Type;
+    const response = method.resolvedResponseType as protobuf.Type;
+    const serialize = (type: protobuf.Type) => (value: object): Buffer => {
+      const bytes = type.encode(type.fromObject(value)).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
+    const deserialize = (type: protobuf.Type) => (bytes: Buffer): object => type.toObject(type.decode(bytes), OBJECT_OPTIONS);
+    definition[method.name] = {
+      path: `/${service.fullName.slice(1)}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serialize(request),
+      requestDeserialize: deserialize(request),
+      responseSerialize: serialize(response),
+      responseDeserialize: deserialize(response),
+    };
+  }
+  return definition;
+}
+
+/** The Coordinator service (Enroll, Session). */
+export const coordinatorService = serviceDefinition('tsmpi.v1.Coordinator');
 
 /** The messages of the launcher <-> host agent channel (`AgentInput`, `AgentOutput`). */
 export const agentMessages = { input: root.lookupType('tsmpi.v1.AgentInput'), output: root.lookupType('tsmpi.v1.AgentOutput'), hello: root.lookupType('tsmpi.v1.AgentHello') };

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../dist/launcher/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/bin/tsmpirun.js', import.meta.url));
 
 export interface RunResult {
   code: number | null;

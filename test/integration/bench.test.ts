@@ -18,7 +18,7 @@ describe('benchmarks (smoke, quick mode)', () => {
   });
 
   it('the soak passes a ring of checked messages without losing one (quick mode)', () => {
-    const r = spawnSync(process.execPath, ['dist/launcher/cli.js', '-n', '4', 'bench/soak.ts', '--quick'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(process.execPath, ['dist/bin/tsmpirun.js', '-n', '4', 'bench/soak.ts', '--quick'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
     expect(r.stdout).toContain('soak: every word checked: nothing lost or damaged');
     expect(r.stdout).toMatch(/soak: RSS, the largest rank: \d+ MiB in the first half/);

@@ -116,7 +116,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
 
   it('ends the job when a host agent is killed (kill -9), naming the host and its ranks', async () => {
     const r = await withReady([...SIX, 'test/programs/allreduce-loop.ts'], 6, () => {
-      const agent = cluster.jobPids(cluster.hosts[1]!).find((pid) => readCmdline(pid).includes('launcher/agent.js'));
+      const agent = cluster.jobPids(cluster.hosts[1]!).find((pid) => readCmdline(pid).includes('bin/agent.js'));
       process.kill(agent!, 'SIGKILL');
     });
     expect(r.code).toBe(1);

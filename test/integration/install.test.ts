@@ -32,7 +32,7 @@ describe('installing without a C++ compiler', () => {
   });
 
   it('falls back to the TypeScript kernels and to gRPC between ranks of a host, and tsmpirun --info says why', () => {
-    const r = spawnSync(process.execPath, [path.join(dir, 'dist', 'launcher', 'cli.js'), '--info'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [path.join(dir, 'dist', 'bin', 'tsmpirun.js'), '--info'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/reductions: TypeScript kernels, because the native addon did not load/);
     expect(r.stdout).toMatch(/between ranks of one host: mutual-TLS gRPC, because the native addon did not load/);

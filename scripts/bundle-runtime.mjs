@@ -1,0 +1,27 @@
+// Bundles tsmpi's processes into a few ES modules each, so that a process
+// starts by reading one file tree instead of hundreds of modules (start-up in
+// bench/README.md): what a rank loads (the runtime and the packages it uses:
+// grpc-js, protobufjs, PKI.js, ...) into dist/runtime/, where the
+// package's exports point; the launcher and the host agent into dist/bin/,
+// where its commands point. tsc's output in dist/src/ and dist/launcher/ keeps
+// the declarations. Run by `npm run build`, after tsc.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  splitting: true, // shared chunks: e.g. the program's `import 'tsmpi'` and the preload share one runtime
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // CommonJS packages in the bundle call require() for Node's modules.
+  banner: { js: "import { createRequire as __tsmpiCreateRequire } from 'node:module'; const require = __tsmpiCreateRequire(import.meta.url);" },
+  chunkNames: 'chunk-[hash]',
+  legalComments: 'external',
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: { index: 'dist/src/index.js', preload: 'dist/src/preload.js' }, outdir: 'dist/runtime' }),
+  // esbuild finds its own binary from its package folder, so it stays a package.
+  build({ ...common, entryPoints: { tsmpirun: 'dist/launcher/cli.js', agent: 'dist/launcher/agent.js' }, outdir: 'dist/bin', external: ['esbuild', 'tsx'] }),
+]);
