@@ -1,6 +1,7 @@
 // Baseline (c): plain @grpc/grpc-js between two processes in its best
 // configuration found (../shared/reference/grpc-ceiling): one bidi stream,
-// mutual TLS 1.3 with tsmpi's credentials, a pass-through codec, bulk data
+// mutual TLS 1.3 (grpc-js's own credentials with tsmpi's certificates; the
+// processes run with --tls-min-v1.3), a pass-through codec, bulk data
 // server -> client in messages of at most 1 MiB with 'drain' backpressure,
 // `grpc-node.flow_control_window` 1 MiB. It is what tsmpi's network path is
 // built on, so `tsmpi ÷ grpc-js` is the cost of tsmpi's own layers.
@@ -8,15 +9,15 @@
 // Latency: the client sends `bytes`, the server echoes them. Bandwidth: one
 // request, then the server streams `count` messages of `bytes` without a
 // pause; the rate is taken after the first quarter (the warm-up).
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../src/security/tls.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+import type { TlsMaterial } from './material.js';
 import { ByteReader, runPair } from './pair.js';
 
 const quick = process.argv.includes('--quick');
 const CHUNK = 1 << 20;
+const LIMIT = 256 << 20;
 const PATH = '/tsmpi.bench.Baseline/Stream';
 const pass = (b: Buffer): Buffer => b;
 const service: grpc.ServiceDefinition = {
@@ -24,7 +25,7 @@ const service: grpc.ServiceDefinition = {
 };
 
 async function serve(material: TlsMaterial): Promise<void> {
-  const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+  const server = new grpc.Server({ 'grpc.max_send_message_length': LIMIT, 'grpc.max_receive_message_length': LIMIT });
   server.addService(service, {
     stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       const chunk = Buffer.alloc(CHUNK);
@@ -37,29 +38,37 @@ async function serve(material: TlsMaterial): Promise<void> {
             return;
           }
           const bytes = request.readUInt32BE(1);
-          const count = request.readUInt32BE(5);
-          for (let k = 0; k < count; k++) {
-            for (let offset = 0; offset < bytes; offset += CHUNK) {
-              if (!call.write(chunk.subarray(0, Math.min(CHUNK, bytes - offset)))) await once(call, 'drain');
-            }
-          }
+          let left = request.readUInt32BE(5) * Math.ceil(bytes / CHUNK);
+          const message = chunk.subarray(0, Math.min(CHUNK, bytes));
+          await new Promise<void>((resolve) => {
+            const pump = (): void => {
+              while (left > 0) {
+                left--;
+                if (!call.write(message)) return void call.once('drain', pump);
+              }
+              resolve();
+            };
+            pump();
+          });
         });
       });
       call.on('error', () => undefined);
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', mutualTlsServerCredentials(material), (error, p) => (error ? reject(error) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(Buffer.from(material.caPem), [{ private_key: Buffer.from(material.keyPem), cert_chain: Buffer.from(material.certPem) }], true), (error, p) => (error ? reject(error) : resolve(p))),
   );
   process.stdout.write(`${port}\n`);
 }
 
 async function client(material: TlsMaterial, port: number): Promise<Row[]> {
-  const c = new grpc.Client(`127.0.0.1:${port}`, channelCredentials(material, () => undefined), {
+  const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(material.caPem), Buffer.from(material.keyPem), Buffer.from(material.certPem), {
+    checkServerIdentity: () => undefined, // the job CA is the only trust anchor; its certificates name ranks, not hosts
+  }), {
     'grpc.ssl_target_name_override': 'tsmpi',
     'grpc-node.flow_control_window': CHUNK,
-    'grpc.max_receive_message_length': -1,
-    'grpc.max_send_message_length': -1,
+    'grpc.max_receive_message_length': LIMIT,
+    'grpc.max_send_message_length': LIMIT,
   });
   const call = c.makeBidiStreamRequest(PATH, pass, pass) as grpc.ClientDuplexStream<Buffer, Buffer>;
   const receiver = new ByteReader(call);

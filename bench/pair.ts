@@ -1,12 +1,14 @@
 // What the two-process baselines (raw-tls.ts, grpc-baseline.ts) share: the
-// parent makes a job CA and two rank certificates with tsmpi's own PKI,
-// starts the same script as the server with `--serve`, hands it its TLS
-// material over stdin (never argv or the environment) and reads its port.
+// measured client reads two sets of TLS material (made by bench/run.ts with
+// tsmpi's PKI, see material.ts) from stdin, starts the same script as the
+// server with `--serve`, hands it its set over stdin (never argv or the
+// environment) and reads its port. Neither measured process loads anything
+// of tsmpi's: a few MB more of live heap (PKI.js, for one) were measured to
+// halve grpc-js's bandwidth through V8's collections (bench/README.md).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
-import type { TlsMaterial } from '../src/security/tls.js';
 import type { Row } from './common.js';
+import type { PairMaterial, TlsMaterial } from './material.js';
 
 /** Counts the bytes a stream delivers; `take(n)` resolves once `n` more have arrived. */
 export class ByteReader {
@@ -36,17 +38,18 @@ export class ByteReader {
   }
 }
 
-async function rankMaterial(ca: JobCa, rank: number): Promise<TlsMaterial> {
-  const keys = await generateKeyPair();
-  const certPem = await ca.issue(await createCsr(keys, `rank ${rank}`), { jobId: ca.jobId, role: 'rank', rank });
-  return { caPem: ca.certPem, certPem, keyPem: keys.privateKeyPem };
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
 }
 
 /**
  * Runs a two-process baseline: with `--serve` in argv this process is the
  * server (`serve` gets its TLS material from stdin and prints its port);
- * otherwise it starts `script --serve`, runs `measure` against it and prints
- * the rows, one JSON object per line.
+ * otherwise it reads both sets of material from stdin, starts
+ * `script --serve`, runs `measure` against it and prints the rows, one JSON
+ * object per line.
  */
 export async function runPair(
   script: string,
@@ -54,13 +57,10 @@ export async function runPair(
   measure: (material: TlsMaterial, port: number) => Promise<Row[]>,
 ): Promise<void> {
   if (process.argv.includes('--serve')) {
-    let text = '';
-    for await (const chunk of process.stdin) text += String(chunk);
-    await serve(JSON.parse(text) as TlsMaterial);
+    await serve(JSON.parse(await readStdin()) as TlsMaterial);
     return;
   }
-  const ca = await JobCa.create();
-  const [server, client] = await Promise.all([rankMaterial(ca, 0), rankMaterial(ca, 1)]);
+  const { server, client } = JSON.parse(await readStdin()) as PairMaterial;
   const args = process.argv.slice(2);
   // The server runs as this process does: plain JavaScript when bench/run.ts compiled the baseline.
   const child: ChildProcess = spawn(process.execPath, [...process.execArgv, script, '--serve', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });

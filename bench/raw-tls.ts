@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
-import type { TlsMaterial } from '../src/security/tls.js';
+import type { TlsMaterial } from './material.js';
 import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
 import { ByteReader, runPair } from './pair.js';
 

@@ -14,11 +14,12 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { build } from 'esbuild';
 import { formatBytes, median, type Row } from './common.js';
+import { pairMaterial } from './material.js';
 
 const quick = process.argv.includes('--quick');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);
-const CLI = path.join(ROOT, 'dist', 'launcher', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'bin', 'tsmpirun.js');
 const say = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
 function parseRows(stdout: string): Row[] {
@@ -28,9 +29,9 @@ function parseRows(stdout: string): Row[] {
     .map((l) => JSON.parse(l) as Row);
 }
 
-function run(label: string, command: string, args: string[], limitMs = 1_200_000): Row[] {
+function run(label: string, command: string, args: string[], input?: string, limitMs = 1_200_000): Row[] {
   say(`${label} ...`);
-  const r = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: limitMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: limitMs, maxBuffer: 64 << 20, ...(input !== undefined ? { input } : {}) });
   if (r.status !== 0) throw new Error(`${label} failed (${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
   return parseRows(r.stdout);
 }
@@ -53,8 +54,10 @@ await build({
 const flag = quick ? ['--quick'] : [];
 const rows: Row[] = [];
 const retag = (stack: Row['stack'], list: Row[]): Row[] => list.map((r) => ({ ...r, stack }));
-rows.push(...run('raw node:tls mTLS 1.3', process.execPath, [path.join(out, 'raw-tls.mjs'), ...flag]));
-rows.push(...run('plain grpc-js stream', process.execPath, [path.join(out, 'grpc-baseline.mjs'), ...flag]));
+// Certificates for the baselines are made here, so that no measured process loads tsmpi's PKI.
+const material = JSON.stringify(await pairMaterial());
+rows.push(...run('raw node:tls mTLS 1.3', process.execPath, ['--tls-min-v1.3', path.join(out, 'raw-tls.mjs'), ...flag], material));
+rows.push(...run('plain grpc-js stream', process.execPath, ['--tls-min-v1.3', path.join(out, 'grpc-baseline.mjs'), ...flag], material));
 for (const [stack, transport] of [['tsmpi', 'auto'], ['tsmpi-grpc', 'grpc']] as const) {
   const osu = (np: number, what: string): string[] => [CLI, '--transport', transport, '-n', String(np), path.join(HERE, 'osu.ts'), what, ...flag];
   rows.push(...retag(stack, run(`tsmpi p2p (np 2, --transport ${transport})`, process.execPath, osu(2, 'p2p'))));

@@ -5,6 +5,7 @@
 // package's exports point; the launcher and the host agent into dist/bin/,
 // where its commands point. tsc's output in dist/src/ and dist/launcher/ keeps
 // the declarations. Run by `npm run build`, after tsc.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -19,6 +20,9 @@ const common = {
   legalComments: 'external',
   logLevel: 'warning',
 };
+
+// Chunks are named by content hash: clear earlier builds' chunks.
+for (const dir of ['dist/runtime', 'dist/bin']) rmSync(dir, { recursive: true, force: true });
 
 await Promise.all([
   build({ ...common, entryPoints: { index: 'dist/src/index.js', preload: 'dist/src/preload.js' }, outdir: 'dist/runtime' }),
