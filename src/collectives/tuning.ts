@@ -63,7 +63,7 @@ export interface Thresholds {
 // costs are high (tens of µs), so algorithms with fewer messages win longer than in MPICH.
 const DEFAULTS: Thresholds = {
   bcastLargeBytes: 512 * 1024,
-  allreduceShortBytes: 8 * 1024,
+  allreduceShortBytes: 128 * 1024,
   allreduceRingBytes: 64 * 1024 * 1024,
   reduceLargeBytes: 512 * 1024,
   allgatherShortBytes: 1024 * 1024,

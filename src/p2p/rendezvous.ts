@@ -90,7 +90,7 @@ export class Messenger implements Transport, FrameHandler {
   // -- sending ------------------------------------------------------------
 
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
-    const entry = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous: payload.byteLength > config.eagerBytes };
+    const entry = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous: payload.byteLength > (this.#route(dest).eagerLimit?.(dest) ?? config.eagerBytes) };
     this.#sending.add(entry);
     const sent = entry.rendezvous ? this.#announce(dest, envelope, payload) : this.#route(dest).sendFrame(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0, payloadBytes: payload.byteLength }, payload);
     const done = (): void => void this.#sending.delete(entry);

@@ -36,6 +36,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { config } from '../config.js';
 import { PeerFailedError, ProtocolError, TransportError } from '../errors.js';
 import { debug } from '../log.js';
 import type { ShmNative } from '../reduce/native.js';
@@ -68,6 +69,8 @@ const HELLO = 0x48; // 'H' + key (32 bytes) + writer rank (u32 LE) + 1 when the 
 const HELLO_BYTES = 38;
 /** Rendezvous data at least this large goes by cross-memory attach where it can. */
 const REMOTE_MIN_BYTES = 64 * 1024;
+/** To a peer that reads this rank's memory, the largest message sent eagerly. */
+const CMA_EAGER_BYTES = 128 * 1024;
 const ESRCH = 3;
 const EMPTY = new Uint8Array(0);
 
@@ -316,6 +319,16 @@ export class ShmLink implements Link {
   }
 
   // -- sending ----------------------------------------------------------------
+
+  /**
+   * A peer that reads this rank's memory gets messages above 128 KiB by
+   * rendezvous: their data is then copied once, by the peer, instead of
+   * into the ring and out again (bench: 1.5 -> 3.8 GB/s at 256 KiB, 2.4 ->
+   * 6.9 at 1 MiB; at 64 KiB the round trip costs more than the copy saves).
+   */
+  eagerLimit(dest: number): number {
+    return this.#readsMe.has(dest) ? Math.min(config.eagerBytes, CMA_EAGER_BYTES) : config.eagerBytes;
+  }
 
   sendFrame(dest: number, frame: Frame, payload: Uint8Array): Promise<void> {
     const writer = this.#writers.get(dest);

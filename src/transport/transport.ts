@@ -109,6 +109,11 @@ export interface Link {
   setFrameHandler(handler: FrameHandler): void;
   /** Sends one frame (with `payload`, which may be empty) to `dest`, in order; resolves when `payload` may be reused. */
   sendFrame(dest: number, frame: Frame, payload: Uint8Array): Promise<void>;
+  /**
+   * The largest payload (bytes) to send to `dest` eagerly; larger ones go by
+   * rendezvous. At most `TSMPI_EAGER_BYTES`, which is the default.
+   */
+  eagerLimit?(dest: number): number;
   /** Hands over what is queued, then ends this rank's sending (finalize): each peer learns, in order, that nothing more comes. */
   quiesce(): Promise<void>;
   /** `rank` died (the coordinator says): frames to and from it fail. */
