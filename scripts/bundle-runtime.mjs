@@ -25,7 +25,8 @@ const common = {
 for (const dir of ['dist/runtime', 'dist/bin']) rmSync(dir, { recursive: true, force: true });
 
 await Promise.all([
-  build({ ...common, entryPoints: { index: 'dist/src/index.js', preload: 'dist/src/preload.js' }, outdir: 'dist/runtime' }),
+  // tsx loads a pool's TypeScript task modules, when there are any: it stays a package.
+  build({ ...common, entryPoints: { index: 'dist/src/index.js', preload: 'dist/src/preload.js', pool: 'dist/src/pool.js' }, outdir: 'dist/runtime', external: ['tsx'] }),
   // esbuild finds its own binary from its package folder, so it stays a package.
   build({ ...common, entryPoints: { tsmpirun: 'dist/launcher/cli.js', agent: 'dist/launcher/agent.js' }, outdir: 'dist/bin', external: ['esbuild', 'tsx'] }),
 ]);

@@ -26,7 +26,8 @@ export type MpiErrorCode =
   | 'ERR_TSMPI_CONFIG'
   | 'ERR_TSMPI_PROTOCOL'
   | 'ERR_TSMPI_COLLECTIVE_MISMATCH'
-  | 'ERR_TSMPI_TRUNCATE';
+  | 'ERR_TSMPI_TRUNCATE'
+  | 'ERR_TSMPI_TASK';
 
 /** Base class of every tsmpi error. */
 export class MpiError extends Error {
