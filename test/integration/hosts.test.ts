@@ -78,6 +78,13 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     expect(linesWith(r.stdout, 'ok ')).toHaveLength(6);
   });
 
+  it('runs a task pool over 3 hosts with nothing extra: workers on every host import the task from their own file system', async () => {
+    const r = await run([...SIX, 'test/programs/pool.ts']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'ok ')).toEqual(['map', 'imap', 'submit', 'errors', 'abort and progress', 'bad input']);
+  });
+
   it('maps by node and shows the map; ranks see their host, local rank and size, node, and their shared-memory communicator', async () => {
     const r = await run([...SIX, '--map-by', 'node', '--display-map', 'test/programs/placement.ts']);
     expect(r.code).toBe(0);
