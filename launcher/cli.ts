@@ -101,6 +101,11 @@ const OPTIONS = {
   'map-by': { choices: ['slot', 'node'], default: 'slot', describe: "slot: fill each host's slots in turn; node: one rank per host in turn" },
   N: { alias: ['npernode'], requiresArg: true, describe: 'ranks per host', coerce: positive('-N') },
   'display-map': { type: 'boolean', default: false, describe: 'print which host each rank runs on before the job starts' },
+  'enable-recovery': {
+    type: 'boolean',
+    default: false,
+    describe: "a rank that dies does not end the job: the others' operations with it fail with PeerFailedError (a task pool retries its tasks elsewhere); tsmpirun exits with its status at the end",
+  },
   'launch-agent': { type: 'string', requiresArg: true, describe: 'command that runs a command on a host, as ssh does (default: TSMPI_RSH, or ssh)' },
   prefix: { type: 'string', requiresArg: true, describe: 'where tsmpi is installed on the other hosts (default: where it is here)' },
   transport: { choices: ['auto', 'grpc'], describe: 'how ranks of one host talk: auto (shared memory, when the native addon is there) or grpc (mutual-TLS gRPC for every byte); sets TSMPI_TRANSPORT' },
@@ -232,6 +237,7 @@ async function main(): Promise<number> {
     if (value !== undefined) env[name] = value;
   }
   if (argv.transport !== undefined) env.TSMPI_TRANSPORT = String(argv.transport);
+  if (argv['enable-recovery']) env.TSMPI_ENABLE_RECOVERY = '1';
   // The ranks' settings are checked here, before any rank starts.
   const { problems, unknown, settings } = checkEnvironment({ ...process.env, ...env });
   for (const name of unknown) process.stderr.write(`tsmpirun: warning: ${name} is not a tsmpi setting (did you mean ${closest(name, settings)}?)\n`);
@@ -268,6 +274,7 @@ async function main(): Promise<number> {
     prefix: argv.prefix,
     network,
     displayMap: argv['display-map'],
+    recovery: argv['enable-recovery'] || (env.TSMPI_ENABLE_RECOVERY ?? process.env.TSMPI_ENABLE_RECOVERY) === '1',
     heartbeats: { intervalMs: 1000, timeoutMs: config.hostTimeoutMs },
   });
 }

@@ -65,6 +65,9 @@ export class Coordinator {
   sessionAddresses: string[] = [];
   readonly registered = new Map<number, RankEndpoint>();
   readonly finalized = new Set<number>();
+  /** Ranks reported dead (their process ended, or their host was lost). */
+  readonly #dead = new Set<number>();
+  #fenceReleased = false;
   readonly #sessions = new Map<number, SessionCall>();
   readonly #events: CoordinatorEvents;
   readonly #servers: grpc.Server[] = [];
@@ -167,8 +170,7 @@ export class Coordinator {
       } else if (event.finalize) {
         this.finalized.add(rank);
         for (const [other, session] of this.#sessions) if (other !== rank && !session.destroyed) session.write({ peerFinalizing: { rank } });
-        // The finalize fence (MPI_Finalize is collective): released once every rank is in it.
-        if (this.finalized.size === this.size) for (const session of this.#sessions.values()) session.write({ allFinalized: {} });
+        this.#releaseFence();
       }
     });
     const ended = (reason: string): void => {
@@ -223,9 +225,22 @@ export class Coordinator {
   /** Tells every live rank that `rank` failed. */
   peerFailed(rank: number, reason: string): void {
     const host = this.registered.get(rank)?.host ?? '';
+    this.#dead.add(rank);
     for (const [other, call] of this.#sessions) {
       if (other !== rank && !call.destroyed) call.write({ peerFailed: { rank, host, reason } });
     }
+    this.#releaseFence();
+  }
+
+  /**
+   * The finalize fence (MPI_Finalize is collective): released once every rank
+   * is in it or dead (a job that goes on after a death, --enable-recovery).
+   */
+  #releaseFence(): void {
+    if (this.#fenceReleased || this.finalized.size === 0) return;
+    for (let rank = 0; rank < this.size; rank++) if (!this.finalized.has(rank) && !this.#dead.has(rank)) return;
+    this.#fenceReleased = true;
+    for (const [rank, session] of this.#sessions) if (!this.#dead.has(rank) && !session.destroyed) session.write({ allFinalized: {} });
   }
 
   /** Stops both servers. */

@@ -59,6 +59,8 @@ export interface JobPlan {
   network: InterfaceFilter;
   /** Print the rank -> host table before the job starts. */
   displayMap: boolean;
+  /** `--enable-recovery`: a rank's death is reported and the job goes on; the launcher exits with its status at the end. */
+  recovery?: boolean;
   /** Launcher <-> agent heartbeats. */
   heartbeats: { intervalMs: number; timeoutMs: number };
 }
@@ -236,6 +238,8 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const reported = new Reported();
   /** Ranks other than the cause's that failed on their own (not as a consequence of another's failure). */
   const alsoFailed: string[] = [];
+  /** With --enable-recovery: the exit status of the first rank that died while the job went on. */
+  let recoveredCode: number | undefined;
   /** Sets the cause; `from` is the rank that caused it, `gone` the ranks it accounts for (a lost host's). */
   const fail = (code: number, headline: string, from?: RankState, gone: RankState[] = from ? [from] : []): void => {
     const consequence = from?.fatal?.consequence ?? false;
@@ -258,6 +262,15 @@ export async function runJob(plan: JobPlan): Promise<number> {
     else if (code !== 0) failure = { code: code ?? 1, what: r.fatal ? `failed: ${r.fatal.message}` : `exited with code ${code}` };
     else if (coordinator?.registered.has(r.rank) && !coordinator.finalized.has(r.rank) && !tearingDown) {
       failure = { code: 1, what: 'exited with code 0 without calling finalize()' };
+    }
+    if (failure && plan.recovery && !tearingDown) {
+      // The job goes on: the others learn of it (their operations with it fail), the launcher exits with its status at the end.
+      say(`${describe(r)} ${failure.what}; the job goes on (--enable-recovery)`);
+      if (r.fatal?.stack) process.stderr.write(`${r.fatal.stack}\n`);
+      recoveredCode ??= failure.code;
+      coordinator?.peerFailed(r.rank, failure.what);
+      settle();
+      return;
     }
     // During the grace period a rank's own failure still replaces a cause that was only a
     // consequence (a peer's PeerFailedError can be reported before the exit that caused it).
@@ -462,5 +475,5 @@ export async function runJob(plan: JobPlan): Promise<number> {
   coordinator?.close();
   for (const close of closers) close();
   await compiled?.dispose();
-  return cause?.code ?? 0;
+  return cause?.code ?? recoveredCode ?? 0;
 }

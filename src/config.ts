@@ -65,6 +65,11 @@ export interface Config {
    * default 200; 0 never polls.
    */
   shmPollMicros: number;
+  /**
+   * The job goes on when a rank dies (`tsmpirun --enable-recovery`, which sets
+   * `TSMPI_ENABLE_RECOVERY=1`): finalize then waits only for the living ranks.
+   */
+  recovery: boolean;
   /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
@@ -145,6 +150,7 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     transport: reader.choice('TSMPI_TRANSPORT', ['auto', 'grpc'] as const) ?? 'auto',
     shmRingBytes: powerOfTwo(reader, 'TSMPI_SHM_RING_BYTES', 4 << 20),
     shmPollMicros: reader.int('TSMPI_SHM_POLL_US', 200, 0, 1_000_000),
+    recovery: reader.choice('TSMPI_ENABLE_RECOVERY', ['0', '1'] as const) === '1',
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }

@@ -30,8 +30,8 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { ANY_SOURCE, type Communicator, world } from './index.js';
-import { AbortedError, InvalidArgumentError, MpiError } from './errors.js';
+import { type Communicator, world } from './index.js';
+import { AbortedError, InvalidArgumentError, MpiError, PeerFailedError } from './errors.js';
 
 /** A task: an exported function of a module, by name. */
 export interface TaskRef {
@@ -154,7 +154,12 @@ interface Batch {
   first: number;
   count: number;
   worker: number;
+  /** The items were given to a worker that died before, and are tried once more. */
+  retry: boolean;
 }
+
+/** Items to try again on another worker: a dead worker's chunk. */
+type Retry = Omit<Batch, 'worker'>;
 
 /** The manager's side of a pool (only the root gets one). */
 export class Pool {
@@ -162,6 +167,7 @@ export class Pool {
   readonly #workers: number[];
   readonly #load = new Map<number, number>();
   readonly #queue: Job[] = [];
+  readonly #retries: Retry[] = [];
   readonly #batches = new Map<number, Batch>();
   #nextBatch = 0;
   /** The loop that receives replies while chunks are out, and whether it runs (set and cleared synchronously). */
@@ -335,36 +341,59 @@ export class Pool {
     return job;
   }
 
-  /** Hands chunks to workers with room, in the order the calls came. */
+  /** The least loaded worker with room (ties: the lowest rank), if any. */
+  #freeWorker(): number | undefined {
+    let worker: number | undefined;
+    for (const w of this.#workers) if ((this.#load.get(w) as number) < PREFETCH && (worker === undefined || (this.#load.get(w) as number) < (this.#load.get(worker) as number))) worker = w;
+    return worker;
+  }
+
+  /** Hands chunks to workers with room: a dead worker's first, then the calls' in the order they came. */
   #dispatch(): void {
     for (;;) {
+      while (this.#retries[0]?.job.cancelled) this.#retries.shift();
       while (this.#queue.length > 0 && (this.#queue[0]?.cancelled || (this.#queue[0] as Job).next >= (this.#queue[0] as Job).args.length)) this.#queue.shift();
-      const job = this.#queue[0];
-      if (job === undefined) return;
-      // The least loaded worker with room (ties: the lowest rank).
-      let worker: number | undefined;
-      for (const w of this.#workers) if ((this.#load.get(w) as number) < PREFETCH && (worker === undefined || (this.#load.get(w) as number) < (this.#load.get(worker) as number))) worker = w;
+      if (this.#retries.length === 0 && this.#queue.length === 0) return;
+      const worker = this.#freeWorker();
       if (worker === undefined) return;
-      const first = job.next;
-      const count = Math.min(job.chunksize, job.args.length - first);
-      job.next += count;
+      let chunk: Retry;
+      if (this.#retries.length > 0) chunk = this.#retries.shift() as Retry;
+      else {
+        const job = this.#queue[0] as Job;
+        chunk = { job, first: job.next, count: Math.min(job.chunksize, job.args.length - job.next), retry: false };
+        job.next += chunk.count;
+      }
       const batch = this.#nextBatch++;
-      this.#batches.set(batch, { job, first, count, worker });
+      this.#batches.set(batch, { ...chunk, worker });
       this.#load.set(worker, (this.#load.get(worker) as number) + 1);
-      const order: Order = { kind: 'run', batch, task: job.task, args: job.args.slice(first, first + count) };
+      const order: Order = { kind: 'run', batch, task: chunk.job.task, args: chunk.job.args.slice(chunk.first, chunk.first + chunk.count) };
       // A failed send shows itself as a failed receive of the reply too (the peer is gone).
       this.#comm.send(order, worker, { tag: TAG_ORDER }).catch(() => undefined);
     }
   }
 
-  /** Receives replies while chunks are out; a failure (a worker died, a link broke) ends every call in progress and the pool. */
+  /**
+   * Receives replies while chunks are out, one receive per worker that has
+   * some. A worker that dies (PeerFailedError: the job goes on only under
+   * `tsmpirun --enable-recovery`) leaves the pool and its chunks are tried
+   * once more elsewhere; any other failure ends every call and the pool.
+   */
   async #run(): Promise<void> {
+    const receiving = new Map<number, Promise<void>>();
     try {
-      while (this.#batches.size > 0) await this.#receive();
+      while (this.#batches.size > 0) {
+        for (const w of this.#workers) {
+          if ((this.#load.get(w) as number) > 0 && !receiving.has(w)) {
+            receiving.set(w, this.#receiveFrom(w).finally(() => receiving.delete(w)));
+          }
+        }
+        await Promise.race(receiving.values());
+      }
     } catch (error) {
       this.#failure ??= error as Error;
-      const jobs = new Set([...this.#queue, ...[...this.#batches.values()].map((b) => b.job)]);
+      const jobs = new Set([...this.#queue, ...this.#retries.map((r) => r.job), ...[...this.#batches.values()].map((b) => b.job)]);
       this.#queue.length = 0;
+      this.#retries.length = 0;
       this.#batches.clear();
       for (const job of jobs) job.fail(error as Error);
     } finally {
@@ -372,25 +401,50 @@ export class Pool {
     }
   }
 
-  async #receive(): Promise<void> {
-    const status = { source: 0, tag: 0, count: 0, bytes: 0 };
-    const reply = await this.#comm.recv<Reply>({ source: ANY_SOURCE, tag: TAG_REPLY, status });
+  async #receiveFrom(worker: number): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.#comm.recv<Reply>({ source: worker, tag: TAG_REPLY });
+    } catch (error) {
+      if (!(error instanceof PeerFailedError)) throw error;
+      return this.#lost(worker, error);
+    }
     const batch = this.#batches.get(reply.batch);
-    if (batch === undefined || batch.worker !== status.source) throw new MpiError('ERR_TSMPI_PROTOCOL', `rank ${status.source} returned chunk ${reply.batch}, which it was not given`);
+    if (batch === undefined || batch.worker !== worker) throw new MpiError('ERR_TSMPI_PROTOCOL', `rank ${worker} returned chunk ${reply.batch}, which it was not given`);
     this.#batches.delete(reply.batch);
-    this.#load.set(batch.worker, (this.#load.get(batch.worker) as number) - 1);
+    this.#load.set(worker, (this.#load.get(worker) as number) - 1);
     this.#dispatch();
     const { job } = batch;
     if (job.cancelled) return;
     const failed = new Map(reply.errors);
-    const host = this.#comm.hostOf(batch.worker);
+    const host = this.#comm.hostOf(worker);
     for (let k = 0; k < batch.count && !job.cancelled; k++) {
       const index = batch.first + k;
       const error = failed.get(k);
-      job.settle(index, error === undefined ? { ok: true, value: reply.values[k] } : { ok: false, error: new PoolTaskError(job.task, index, batch.worker, host, error) });
+      job.settle(index, error === undefined ? { ok: true, value: reply.values[k] } : { ok: false, error: new PoolTaskError(job.task, index, worker, host, error) });
     }
     job.done += batch.count;
     job.progress?.(job.done, job.args.length);
+  }
+
+  /** A worker died: it leaves the pool; its chunks go to the others once, or end their calls if they were already a retry. */
+  #lost(worker: number, error: PeerFailedError): void {
+    this.#workers.splice(this.#workers.indexOf(worker), 1);
+    this.#load.delete(worker);
+    for (const [id, batch] of [...this.#batches]) {
+      if (batch.worker !== worker) continue;
+      this.#batches.delete(id);
+      if (batch.retry) batch.job.fail(error);
+      else this.#retries.push({ job: batch.job, first: batch.first, count: batch.count, retry: true });
+    }
+    if (this.#workers.length === 0) {
+      const none = new PeerFailedError({ rank: worker, host: error.host, op: 'pool', reason: `${error.reason}, and no worker is left` });
+      for (const r of this.#retries.splice(0)) r.job.fail(none);
+      for (const job of this.#queue.splice(0)) job.fail(none);
+      this.#failure ??= none;
+      return;
+    }
+    this.#dispatch();
   }
 }
 

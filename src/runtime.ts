@@ -431,7 +431,8 @@ function joinSession(call: SessionCall, grpcLink: GrpcTransport, transport: Mess
         resolve(event.table.endpoints.map((e) => ({ addresses: e.addresses, host: e.host, node: e.node, maxMessageBytes: Number(e.maxMessageBytes), shm: e.shm ?? undefined })));
       } else if (event.peerFailed) {
         transport.peerDied(event.peerFailed.rank, event.peerFailed.reason);
-        fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
+        // Under --enable-recovery the coordinator releases the fence once the living ranks are in it.
+        if (!config.recovery) fence.fail(new PeerFailedError({ rank: event.peerFailed.rank, host: event.peerFailed.host, op: 'finalize', reason: event.peerFailed.reason }));
       } else if (event.peerFinalizing) {
         transport.peerFinalizing(event.peerFinalizing.rank);
       } else if (event.reportState) {

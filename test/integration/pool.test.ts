@@ -11,10 +11,17 @@ describe('a task pool', () => {
     expect(linesWith(r.stdout, 'ok ')).toEqual(['map', 'imap', 'submit', 'errors', 'abort and progress', 'bad input']);
   });
 
-  it('ends the job with the status of a worker that dies during a map, naming it', async () => {
+  it('without --enable-recovery, ends the job with the status of a worker that dies during a map, naming it', async () => {
     const r = await tsmpirun(['-n', '3', 'test/programs/pool-die.ts']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/tsmpirun: rank 2 \(pid \d+, host \S+\) exited with code 3\n/);
+    expect(r.stderr).toMatch(/^tsmpirun: rank 2 \(pid \d+, host \S+\) exited with code 3\n/);
+  });
+
+  it('under --enable-recovery, tries a dead worker\'s items once more on the others: the map completes, and tsmpirun exits with its status', async () => {
+    const r = await tsmpirun(['--enable-recovery', '-n', '4', 'test/programs/pool-die.ts']);
+    expect(r.stderr).toMatch(/^tsmpirun: rank 2 \(pid \d+, host \S+\) exited with code 3; the job goes on \(--enable-recovery\)\n$/);
+    expect(linesWith(r.stdout, 'ok ')).toEqual(['retried']);
+    expect(r.code).toBe(3);
   });
 
   it('runs examples/file-stats.ts over every data file of vega-datasets, printing what a serial run computes', async () => {
