@@ -30,7 +30,7 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { type Communicator, world } from './index.js';
+import { type Communicator, finalize, world } from './index.js';
 import { AbortedError, InvalidArgumentError, MpiError, PeerFailedError } from './errors.js';
 
 /** A task: an exported function of a module, by name. */
@@ -527,4 +527,27 @@ export async function openPool(options: PoolOptions = {}): Promise<Pool | undefi
   if (comm.rank === root) return new Pool(comm, root);
   await serve(comm, root);
   return undefined;
+}
+
+/**
+ * The manager-only program shape, as `mpiexec -n N python -m mpi4py.futures
+ * script.py`: collective like {@link openPool}; the root gets the
+ * {@link Pool}; every other rank serves, and when the pool closes it
+ * finalizes and ends its process (status 0), so that what follows the call
+ * runs on the root only.
+ *
+ * ```ts
+ * await init();
+ * const pool = await startPool();
+ * console.log(await pool.map(task(new URL('./work.js', import.meta.url), 'score'), items));
+ * await pool.close();
+ * await finalize();
+ * ```
+ * @throws as {@link openPool}.
+ */
+export async function startPool(options: PoolOptions = {}): Promise<Pool> {
+  const pool = await openPool(options);
+  if (pool) return pool;
+  await finalize();
+  process.exit(0);
 }

@@ -11,6 +11,13 @@ describe('a task pool', () => {
     expect(linesWith(r.stdout, 'ok ')).toEqual(['map', 'imap', 'submit', 'errors', 'abort and progress', 'bad input']);
   });
 
+  it('startPool: the program after it runs on the root only, and the workers end with status 0 when the pool closes', async () => {
+    const r = await tsmpirun(['-n', '3', 'test/programs/pool-main.ts']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(linesWith(r.stdout, 'ok ')).toEqual(['manager only']);
+  });
+
   it('without --enable-recovery, ends the job with the status of a worker that dies during a map, naming it', async () => {
     const r = await tsmpirun(['-n', '3', 'test/programs/pool-die.ts']);
     expect(r.code).toBe(3);
