@@ -146,6 +146,8 @@ interface Job {
   progress?: ((done: number, total: number) => void) | undefined;
   /** Ends the call with an error not of one item (abort, a failed link). */
   fail(error: Error): void;
+  /** Removes the call's abort listener: it is done. */
+  end(): void;
   cancelled: boolean;
 }
 
@@ -202,10 +204,7 @@ export class Pool {
     await new Promise<void>((resolve, reject) => {
       let left = args.length;
       const job = this.#submitJob(task, args, chunksize, options, (index, outcome) => {
-        if (!outcome.ok && options.onError !== 'collect') {
-          job.cancelled = true;
-          return reject(outcome.error);
-        }
+        if (!outcome.ok && options.onError !== 'collect') return job.fail(outcome.error);
         results[index] = outcome.ok && options.onError !== 'collect' ? outcome.value : outcome;
         if (--left === 0) resolve();
       }, reject);
@@ -244,7 +243,7 @@ export class Pool {
 
   /**
    * Runs `task` on one argument on some worker; resolves to its result (a future).
-   * @throws PoolTaskError when the task threw; AbortedError when `signal` aborts before a worker took it.
+   * @throws PoolTaskError when the task threw; AbortedError when `signal` aborts before the result is back.
    */
   async submit<R = unknown>(task: TaskRef, arg: unknown, options: { signal?: AbortSignal } = {}): Promise<R> {
     const [result] = await this.map<R>(task, [arg], { chunksize: 1, ...(options.signal ? { signal: options.signal } : {}) });
@@ -301,6 +300,7 @@ export class Pool {
         return arrived.shift() as { index: number; outcome: Settled<unknown> };
       },
       cancel: (): void => {
+        job.end();
         job.cancelled = true;
       },
     };
@@ -325,13 +325,16 @@ export class Pool {
       progress: options.onProgress,
       cancelled: false,
       fail: (error) => {
+        job.end();
         if (job.cancelled) return;
         job.cancelled = true;
         fail(error);
       },
+      end: () => options.signal?.removeEventListener('abort', onAbort),
     };
+    const onAbort = (): void => job.fail(new AbortedError('pool map', { cause: options.signal?.reason }));
     if (args.length === 0) return job;
-    options.signal?.addEventListener('abort', () => job.fail(new AbortedError('pool map', { cause: options.signal?.reason })), { once: true });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     this.#queue.push(job);
     this.#dispatch();
     if (!this.#receiving) {
@@ -424,6 +427,7 @@ export class Pool {
       job.settle(index, error === undefined ? { ok: true, value: reply.values[k] } : { ok: false, error: new PoolTaskError(job.task, index, worker, host, error) });
     }
     job.done += batch.count;
+    if (job.done === job.args.length) job.end();
     job.progress?.(job.done, job.args.length);
   }
 
