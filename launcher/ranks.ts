@@ -39,10 +39,15 @@ const PRELOAD = new URL('../runtime/preload.js', import.meta.url).href;
 /**
  * The command line that starts `program`. Node programs get tsmpi's preload
  * first (it overlaps key generation with the program's loading, and keeps
- * tsmpi's modules out of a TypeScript loader's hooks).
+ * tsmpi's modules out of a TypeScript loader's hooks), and V8's major
+ * collections without incremental marking unless `TSMPI_INCREMENTAL_MARKING=1`
+ * in the rank's environment: with a few MB of live heap, V8 answers the
+ * external memory of grpc-js's per-message buffers with an incremental
+ * mark-compact every few milliseconds, which halved the bandwidth between
+ * hosts (bench/README.md).
  */
-export function commandFor(program: ProgramSpec): { command: string; args: string[] } {
-  const node = ['--tls-min-v1.3', '--import', PRELOAD];
+export function commandFor(program: ProgramSpec, env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
+  const node = [...(env.TSMPI_INCREMENTAL_MARKING === '1' ? [] : ['--no-incremental-marking']), '--tls-min-v1.3', '--import', PRELOAD];
   switch (program.kind) {
     case 'bundle':
       return { command: process.execPath, args: [...node, '--enable-source-maps', program.file, ...program.args] };
@@ -79,7 +84,7 @@ export class RankProcess {
 
   constructor(program: ProgramSpec, place: RankPlace, env: NodeJS.ProcessEnv, withStdin: boolean, events: RankEvents) {
     this.place = place;
-    const { command, args } = commandFor(program);
+    const { command, args } = commandFor(program, env);
     this.child = spawn(command, args, {
       stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
       detached: true, // its own process group, so that what it starts is stopped with it

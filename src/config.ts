@@ -70,6 +70,12 @@ export interface Config {
    * `TSMPI_ENABLE_RECOVERY=1`): finalize then waits only for the living ranks.
    */
   recovery: boolean;
+  /**
+   * Ranks keep V8's incremental marking (`TSMPI_INCREMENTAL_MARKING=1`); by
+   * default tsmpirun starts them with `--no-incremental-marking` (read by the
+   * launcher and the host agents from the rank's environment).
+   */
+  incrementalMarking: boolean;
   /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
   debug: ReadonlySet<string>;
 }
@@ -151,6 +157,7 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     shmRingBytes: powerOfTwo(reader, 'TSMPI_SHM_RING_BYTES', 4 << 20),
     shmPollMicros: reader.int('TSMPI_SHM_POLL_US', 200, 0, 1_000_000),
     recovery: reader.choice('TSMPI_ENABLE_RECOVERY', ['0', '1'] as const) === '1',
+    incrementalMarking: reader.choice('TSMPI_INCREMENTAL_MARKING', ['0', '1'] as const) === '1',
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }
