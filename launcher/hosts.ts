@@ -21,6 +21,8 @@ export interface HostEvents {
   started(rank: number, pid: number): void;
   exit(rank: number, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void;
   fatal(rank: number, report: FatalReport): void;
+  /** `rank` found `dead` dead (reported by local ranks only). */
+  peerLost?(rank: number, dead: number): void;
   /** The host cannot be reached any more (its agent died, its link went down, it never started); its ranks are gone. */
   lost(reason: string): void;
 }
@@ -78,6 +80,7 @@ export class LocalHost implements Host {
       const r = new RankProcess(program, place, env, place.rank === 0, {
         exit: (code, signal, error) => events.exit(place.rank, code, signal, error?.message),
         fatal: (report) => events.fatal(place.rank, report),
+        peerLost: (dead) => events.peerLost?.(place.rank, dead),
       });
       this.#ranks.push(r);
       if (r.child.pid !== undefined) events.started(place.rank, r.child.pid);

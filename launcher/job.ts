@@ -75,6 +75,8 @@ interface RankState {
   pid?: number;
   exited: boolean;
   fatal?: FatalReport;
+  /** It found another rank dead before it ended: its own failure is a consequence. */
+  peerLost?: boolean;
 }
 
 function say(line: string): void {
@@ -242,7 +244,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
   let recoveredCode: number | undefined;
   /** Sets the cause; `from` is the rank that caused it, `gone` the ranks it accounts for (a lost host's). */
   const fail = (code: number, headline: string, from?: RankState, gone: RankState[] = from ? [from] : []): void => {
-    const consequence = from?.fatal?.consequence ?? false;
+    const consequence = (from?.fatal?.consequence ?? false) || from?.peerLost === true;
     if (cause !== undefined && !(cause.consequence && !consequence)) return;
     // Every rank that was running when the job began to fail, and is not this cause's, was stopped.
     const stopped = (cause === undefined ? [...running(), ...gone] : ranks.filter((r) => cause?.affected.has(r.rank))).filter((r) => !gone.includes(r));
@@ -274,7 +276,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
     }
     // During the grace period a rank's own failure still replaces a cause that was only a
     // consequence (a peer's PeerFailedError can be reported before the exit that caused it).
-    if (failure && (!tearingDown || (!signalled && cause?.consequence === true && r.fatal?.consequence !== true))) {
+    if (failure && (!tearingDown || (!signalled && cause?.consequence === true && r.fatal?.consequence !== true && r.peerLost !== true))) {
       fail(failure.code, `${describe(r)} ${failure.what}`, r);
       coordinator?.peerFailed(r.rank, failure.what);
       teardown(graceMs);
@@ -326,6 +328,9 @@ export async function runJob(plan: JobPlan): Promise<number> {
       exit: (rank, code, signal, error) => onExit(ranks[rank] as RankState, code, signal, error),
       fatal: (rank, report) => {
         (ranks[rank] as RankState).fatal = report;
+      },
+      peerLost: (rank) => {
+        (ranks[rank] as RankState).peerLost = true;
       },
       lost: (reason) => onHostLost(node, reason),
     };

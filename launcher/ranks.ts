@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import type { Bootstrap, FatalReport } from '../src/runtime.js';
+import type { Bootstrap, FatalReport, PeerLostReport } from '../src/runtime.js';
 
 /** What to run in every rank. */
 export interface ProgramSpec {
@@ -73,7 +73,12 @@ export interface RankPlace {
 export interface RankEvents {
   exit(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void;
   fatal(report: FatalReport): void;
+  /** The rank found another rank dead (its failure after this is a consequence). */
+  peerLost?(rank: number): void;
 }
+
+/** How long an exit waits for the rest of the rank's reports (its pipe's end) before it is told. */
+const REPORTS_GRACE_MS = 200;
 
 /** One rank's process: started at once, given its bootstrap later (once the coordinator is up). */
 export class RankProcess {
@@ -107,10 +112,12 @@ export class RankProcess {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         try {
-          const report = JSON.parse(line) as FatalReport;
+          const report = JSON.parse(line) as FatalReport | PeerLostReport;
           if (report.type === 'fatal') {
             this.fatal = report;
             events.fatal(report);
+          } else if (report.type === 'peer-lost' && Number.isInteger(report.rank)) {
+            events.peerLost?.(report.rank);
           }
         } catch {
           // not a report
@@ -124,7 +131,18 @@ export class RankProcess {
       events.exit(code, signal, spawnError);
     };
     this.child.on('error', (error) => exit(null, null, error));
-    this.child.on('exit', (code, signal) => exit(code, signal));
+    // What the rank wrote on its report pipe before it ended is read first, so that an exit
+    // comes with its fatal report and with what it knew of others' deaths.
+    this.child.on('exit', (code, signal) => {
+      if (pipe === null || pipe.readableEnded || pipe.destroyed) return exit(code, signal);
+      const timer = setTimeout(() => exit(code, signal), REPORTS_GRACE_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        exit(code, signal);
+      };
+      pipe.once('end', done);
+      pipe.once('close', done);
+    });
   }
 
   get #pipe(): Duplex | null {

@@ -58,6 +58,16 @@ export interface Bootstrap {
 }
 
 /** A line a rank writes back on its pipe when it dies of an uncaught error; the launcher prints it. */
+/**
+ * What a rank tells its launcher on the report pipe before it may fail because
+ * of it: it found `rank` dead. A failure of this rank after it is then a
+ * consequence, even when the launcher sees it before the dead rank's exit.
+ */
+export interface PeerLostReport {
+  type: 'peer-lost';
+  rank: number;
+}
+
 export interface FatalReport {
   type: 'fatal';
   /** `uncaught exception: TypeError: boom` */
@@ -241,6 +251,13 @@ async function start(): Promise<Communicator> {
   // Each peer keeps one link for the whole job: shared memory on this host, gRPC otherwise.
   const links = shmLink === undefined ? [grpcLink] : [shmLink, grpcLink];
   const messenger = new Messenger(bootstrap.rank, bootstrap.size, links, (dest) => (shmLink?.reaches(dest) ? shmLink : grpcLink), grpcLink);
+  messenger.onPeerLost((rank) => {
+    try {
+      writeSync(ready.fd, `${JSON.stringify({ type: 'peer-lost', rank } satisfies PeerLostReport)}\n`);
+    } catch {
+      // The launcher is gone: the lifeline ends this rank.
+    }
+  });
   const engine = new Engine(messenger);
   const table = await joinSession(sessionCall, grpcLink, messenger, fence, bootstrap, shmLink?.offer());
   grpcLink.setPeers(table);

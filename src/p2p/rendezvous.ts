@@ -57,6 +57,7 @@ export class Messenger implements Transport, FrameHandler {
   /** Rendezvous payloads this rank asked for (CTS sent), by peer, then id. */
   readonly #fetches = new Map<number, Map<number, Fetch>>();
   readonly #failures = new Map<number, PeerFailedError>();
+  readonly #peerLost: Array<(rank: number) => void> = [];
   /** Sends in progress, for reports. */
   readonly #sending = new Set<{ dest: number; bytes: number; since: number; rendezvous: boolean }>();
   #closing = false;
@@ -204,7 +205,13 @@ export class Messenger implements Transport, FrameHandler {
     for (const id of [...(this.#outgoing.get(rank)?.keys() ?? [])]) this.#settleOutgoing(rank, id, error);
     const fetchFailure = new PeerFailedError({ rank, host: error.host, op: 'recv', reason: error.reason }, { cause: error });
     for (const id of [...(this.#fetches.get(rank)?.keys() ?? [])]) this.#settleFetch(rank, id, fetchFailure);
+    for (const listener of this.#peerLost) listener(rank);
     this.#handler?.peerFailed(rank, error);
+  }
+
+  /** Calls `listener` with each peer found dead (by a link, or as the coordinator says), before the waits on it fail. */
+  onPeerLost(listener: (rank: number) => void): void {
+    this.#peerLost.push(listener);
   }
 
   peerFinished(rank: number): void {
