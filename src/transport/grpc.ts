@@ -85,6 +85,8 @@ type ClientCall = grpc.ClientDuplexStream<Buffer, Buffer>;
 const IDENTITY_MARK = 'tsmpi identity check';
 /** Payloads up to this size travel inside the envelope's gRPC message: one message, one copy of a few bytes. */
 const INLINE_BYTES = 16 * 1024;
+/** On gRPC, the largest message sent eagerly (at most TSMPI_EAGER_BYTES). */
+const GRPC_EAGER_BYTES = 256 * 1024;
 /** The largest gRPC message on a rank stream: a chunk, or an envelope with its inline payload (and room for the envelope). */
 const MAX_FRAME_BYTES = Math.max(config.chunkBytes, INLINE_BYTES) + 4096;
 /** Time a connection to a rank has for TLS and its Hello. */
@@ -500,6 +502,15 @@ export class GrpcTransport implements Link, Peers {
       this.#out.set(peer, link);
     }
     return link;
+  }
+
+  /**
+   * Messages above 256 KiB go by rendezvous on gRPC whatever a larger
+   * `TSMPI_EAGER_BYTES` says: their data then lands in the receive buffer
+   * instead of a buffer of its own and a copy (osu.ts p2p, 1 MiB: 0.77 -> 1.16 GB/s).
+   */
+  eagerLimit(): number {
+    return Math.min(config.eagerBytes, GRPC_EAGER_BYTES);
   }
 
   sendFrame(dest: number, frame: Frame, payload: Uint8Array): Promise<void> {
