@@ -7,8 +7,9 @@
  */
 import { config } from '../config.js';
 import { Datatype, PayloadKind, TYPED_ARRAY_CONSTRUCTORS } from '../datatype.js';
+import { TransportError } from '../errors.js';
 import type { Frame } from './transport.js';
-import { Rendezvous } from './wire.js';
+import { decodeEnvelope, Rendezvous, type WireEnvelope } from './wire.js';
 
 /** Bytes per element of each raw datatype on the wire. */
 const ELEMENT_BYTES = new Map<number, number>([
@@ -35,4 +36,21 @@ export function frameProblem(e: Frame, target: Uint8Array | undefined): string |
   if (size === undefined) return `an unknown datatype ${e.datatype}`;
   if (e.count * size !== e.payloadBytes) return `${e.count} elements of datatype ${e.datatype} in ${e.payloadBytes} bytes`;
   return undefined;
+}
+
+/**
+ * Decodes the envelope that begins a message from a peer (length-delimited
+ * protobuf, then the inline payload bytes) and checks that it is message
+ * `expectedSeq` of that peer's stream. Shared by every link.
+ * @throws TransportError for malformed bytes or a message out of sequence (the link refuses the peer).
+ */
+export function decodeDue(bytes: Uint8Array, expectedSeq: number): { envelope: WireEnvelope; inline: Uint8Array } {
+  let decoded: ReturnType<typeof decodeEnvelope>;
+  try {
+    decoded = decodeEnvelope(bytes);
+  } catch (error) {
+    throw new TransportError(`it sent a malformed envelope (${(error as Error).message})`, { cause: error });
+  }
+  if (decoded.envelope.seq !== expectedSeq) throw new TransportError(`it sent message ${decoded.envelope.seq} where ${expectedSeq} was due`);
+  return decoded;
 }

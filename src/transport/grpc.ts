@@ -39,11 +39,11 @@ import type { Identity } from '../security/pki.js';
 import { parseIdentity } from '../security/pki.js';
 import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from '../security/tls.js';
 import type { Peers } from '../p2p/rendezvous.js';
-import { frameProblem } from './frame-check.js';
+import { decodeDue, frameProblem } from './frame-check.js';
 import type { Frame, FrameHandler, Link } from './transport.js';
 import { dialOrder, grpcTarget, hostOf } from './addresses.js';
 import { GuardedListener } from './listener.js';
-import { ATTACH_PATH, decodeEnvelope, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
+import { ATTACH_PATH, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
 
 /** Where a rank listens: the address table's entry for it. */
 export interface Endpoint {
@@ -177,16 +177,7 @@ export class InboundParser {
   push(data: Buffer): { envelope: WireEnvelope; payload: Uint8Array } | undefined {
     const current = this.#current;
     if (current === undefined) {
-      let decoded: ReturnType<typeof decodeEnvelope>;
-      try {
-        decoded = decodeEnvelope(data);
-      } catch (error) {
-        throw new TransportError(`it sent a malformed envelope (${(error as Error).message})`, { cause: error });
-      }
-      const { envelope, inline } = decoded;
-      if (envelope.seq !== this.#expectedSeq) {
-        throw new TransportError(`it sent message ${envelope.seq} where ${this.#expectedSeq} was due`);
-      }
+      const { envelope, inline } = decodeDue(data, this.#expectedSeq);
       this.#expectedSeq++;
       // Nothing is allocated from what the peer announces before this says it is acceptable.
       const target = envelope.rndv === Rendezvous.DATA ? this.#target(envelope.rndvId) : undefined;

@@ -40,9 +40,9 @@ import { config } from '../config.js';
 import { PeerFailedError, ProtocolError, TransportError } from '../errors.js';
 import { debug } from '../log.js';
 import type { ShmNative } from '../reduce/native.js';
-import { frameProblem } from './frame-check.js';
+import { decodeDue, frameProblem } from './frame-check.js';
 import type { Frame, FrameHandler, Link } from './transport.js';
-import { decodeEnvelope, encodeEnvelope, Rendezvous, type WireEnvelope } from './wire.js';
+import { encodeEnvelope, Rendezvous, type WireEnvelope } from './wire.js';
 
 /** What a rank tells the ranks of its host (through the coordinator's mTLS session). */
 export interface ShmOffer {
@@ -476,14 +476,7 @@ export class ShmLink implements Link {
     }
     if ((flags !== FIRST && flags !== (FIRST | REMOTE)) || reader.current !== undefined) throw new TransportError(`it sent a record of kind ${flags} where a message was due`);
     if ((flags & REMOTE) !== 0 && reader.pid === undefined) throw new TransportError('it sent data to be read from its memory, which this rank did not offer to do');
-    let decoded: ReturnType<typeof decodeEnvelope>;
-    try {
-      decoded = decodeEnvelope(body);
-    } catch (error) {
-      throw new TransportError(`it sent a malformed envelope (${(error as Error).message})`, { cause: error });
-    }
-    const { envelope, inline } = decoded;
-    if (envelope.seq !== reader.expectedSeq) throw new TransportError(`it sent message ${envelope.seq} where ${reader.expectedSeq} was due`);
+    const { envelope, inline } = decodeDue(body, reader.expectedSeq);
     reader.expectedSeq++;
     const target = envelope.rndv === Rendezvous.DATA ? this.#handler?.dataTarget(reader.peer, envelope.rndvId) : undefined;
     const wrong = frameProblem(envelope, target);

@@ -6,24 +6,9 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { linesWith, tsmpirun, type RunResult } from '../helpers/tsmpirun.js';
+import { alive, eventually } from '../helpers/processes.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function eventually(condition: () => boolean, limitMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return condition();
-}
 
 interface Outcome extends RunResult {
   /** ms from the fault to the launcher's exit. */

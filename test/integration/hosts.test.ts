@@ -8,20 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterUnavailable, startCluster, type Cluster } from '../helpers/cluster.js';
 import { CLI, linesWith, ROOT, tsmpirun, type RunResult } from '../helpers/tsmpirun.js';
+import { eventually } from '../helpers/processes.js';
 
 const unavailable = clusterUnavailable({ slurm: true });
 if (unavailable) console.log(`multi-host tests skipped: ${unavailable}`);
 
 const SIX = ['-H', 'h1:2,h2:2,h3:2'];
 
-async function eventually(condition: () => boolean, limitMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return condition();
-}
 
 describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
   let cluster: Cluster;
@@ -68,7 +61,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('job map: 6 ranks on 3 hosts (hosts from the Slurm allocation, --map-by slot)');
     expect(r.stdout).toContain(formatTable(serial.sums, serial.maxDelay));
-    expect(await eventually(() => leftovers().length === 0, 5000)).toBe(true);
+    expect(await eventually(() => leftovers().length === 0, 5000, 200)).toBe(true);
   });
 
   it('computes every collective like the serial reference on 6 ranks over 3 hosts', async () => {
@@ -118,7 +111,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     expect(r.code).toBe(137);
     expect(r.stderr).toMatch(/tsmpirun: rank 3 \(pid \d+, host h2\) was killed by signal SIGKILL\ntsmpirun: 5 other ranks stopped( \(5 in allreduce\))?\n$/);
     expect(r.afterMs).toBeLessThan(10_000);
-    expect(await eventually(() => leftovers().length === 0, 5000), leftovers().join('\n')).toBe(true);
+    expect(await eventually(() => leftovers().length === 0, 5000, 200), leftovers().join('\n')).toBe(true);
   });
 
   it('ends the job when a host agent is killed (kill -9), naming the host and its ranks', async () => {
@@ -129,7 +122,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/tsmpirun: host h2: its agent's connection ended .*; its ranks 2, 3 are gone\ntsmpirun: 4 other ranks stopped( \(\d in allreduce\))?\n$/);
     expect(r.afterMs).toBeLessThan(10_000);
-    expect(await eventually(() => leftovers().length === 0, 5000), leftovers().join('\n')).toBe(true);
+    expect(await eventually(() => leftovers().length === 0, 5000, 200), leftovers().join('\n')).toBe(true);
   });
 
   it("ends the job within 10 s when a host's link goes down mid-collective; its agent stops its ranks", async () => {
@@ -140,7 +133,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
       expect(r.stderr).toMatch(/tsmpirun: host h2: no heartbeat from its agent for 5000 ms: the host or its link is down; its ranks 2, 3 are gone\ntsmpirun: 4 other ranks stopped( \(\d in allreduce\))?\n$/);
       expect(r.afterMs).toBeLessThan(10_000);
       // The agent, cut off, hears nothing from the launcher either and stops its ranks.
-      expect(await eventually(() => leftovers().length === 0, 10_000), leftovers().join('\n')).toBe(true);
+      expect(await eventually(() => leftovers().length === 0, 10_000, 200), leftovers().join('\n')).toBe(true);
     } finally {
       cluster.exec(h2, ['ip', 'link', 'set', 'eth0', 'up']);
     }
@@ -157,7 +150,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     const r = await run(['-H', 'h1:1,10.77.0.9:1', 'examples/hello.ts'], { env: { ...cluster.env, TSMPI_RSH: `${cluster.env.TSMPI_RSH} -o ConnectTimeout=2` } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/tsmpirun: host 10\.77\.0\.9: cannot start its agent with ssh \(exit status 255\): .*10\.77\.0\.9.*; its rank 1 is gone/);
-    expect(await eventually(() => leftovers().length === 0, 5000), leftovers().join('\n')).toBe(true);
+    expect(await eventually(() => leftovers().length === 0, 5000, 200), leftovers().join('\n')).toBe(true);
   });
 
   it("gives the table of a peer's tried addresses, within the connect timeout, when none can be reached", async () => {
@@ -198,7 +191,7 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     const r = await done;
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/tsmpirun: received SIGINT\ntsmpirun: 6 ranks stopped( \(.*\))?\n$/);
-    expect(await eventually(() => leftovers().length === 0, 5000), leftovers().join('\n')).toBe(true);
+    expect(await eventually(() => leftovers().length === 0, 5000, 200), leftovers().join('\n')).toBe(true);
   });
 
   it('puts no secret in the argv or environment of agents and ranks on any host, and leaves the program in a private folder of the agent', async () => {

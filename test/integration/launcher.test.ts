@@ -4,24 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesWith, tsmpirun } from '../helpers/tsmpirun.js';
+import { alive, eventually } from '../helpers/processes.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function eventually(condition: () => boolean, limitMs = 10_000): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
-}
 
 describe('tsmpirun', () => {
   it('exits with the first failing rank status and names it', async () => {
@@ -65,7 +49,7 @@ describe('tsmpirun', () => {
     expect(r.code).toBe(124);
     expect(r.stderr).toMatch(/tsmpirun: timeout after 4 s; ranks still running: 0 \(pid \d+\), 1 \(pid \d+\), 2 \(pid \d+\)/);
     expect(pids).toHaveLength(3);
-    expect(await eventually(() => pids.every((pid) => !alive(pid)))).toBe(true);
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 10_000, 50)).toBe(true);
   });
 
   it.each(['SIGINT', 'SIGTERM'] as const)('ends every rank when it receives %s', async (signal) => {
@@ -75,11 +59,11 @@ describe('tsmpirun', () => {
       onSpawn: (pid) => (launcher = pid),
       onStdout: (text) => (pids = linesWith(text, 'ready ').map((l) => Number(l.split(' ')[1]))),
     });
-    expect(await eventually(() => pids.length === 3, 30_000)).toBe(true);
+    expect(await eventually(() => pids.length === 3, 30_000, 50)).toBe(true);
     process.kill(launcher, signal);
     const r = await done;
     expect(r.code).toBe(signal === 'SIGINT' ? 130 : 143);
-    expect(await eventually(() => pids.every((pid) => !alive(pid)))).toBe(true);
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 10_000, 50)).toBe(true);
   });
 
   it('runs non-Node programs as executables and passes their arguments', async () => {
