@@ -11,11 +11,13 @@
  *   and the rank's single-use token arrive only over this channel, inside
  *   ssh, and go only to the rank's pipe: never argv, environment or files);
  * - it forwards the ranks' output, fatal reports and exits, and heartbeats;
+ * - with `--doctor`, it only prints what `tsmpirun doctor` asks of a host
+ *   (doctor-host.ts) and exits;
  * - it stops its ranks (SIGTERM, then SIGKILL) and exits when the channel
  *   closes, when the launcher is silent for `silenceMs`, or when it is
  *   signalled, so that no process outlives the job on this host.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agentMessages } from '../src/transport/wire.js';
@@ -26,6 +28,7 @@ import { makeShmDir, removeShm } from '../src/transport/shm-cleanup.js';
 import type { AgentBootstrap, AgentHello, AgentInput, AgentOutput, AgentStart } from './agent-protocol.js';
 import { STDERR, STDOUT } from './agent-protocol.js';
 import { MessageChannel } from './channel.js';
+import { doctorArguments, hostReport } from './doctor-host.js';
 import { unseal } from './munge.js';
 import { RankProcess, type ProgramSpec } from './ranks.js';
 
@@ -57,6 +60,13 @@ function onMessage(message: AgentInput): void {
   } catch (error) {
     fail(`agent on ${os.hostname()}: ${(error as Error).message}`);
   }
+}
+
+// `tsmpirun doctor` asks this host what a job would find here, and nothing else.
+if (process.argv.includes('--doctor')) {
+  const { network, needs } = doctorArguments(process.argv);
+  writeSync(1, `${JSON.stringify(hostReport(network, needs))}\n`);
+  process.exit(0);
 }
 
 const onEnd = (why?: string): void => stop(why === undefined ? 'the launcher closed its channel' : `the channel to the launcher broke: ${why}`);

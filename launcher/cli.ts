@@ -5,19 +5,20 @@
  *   tsmpirun -n 4 [options] program [args...]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { config } from '../src/config.js';
 import { checkEnvironment } from '../src/environment.js';
-import { backendInfo, nativeShm } from '../src/reduce/native.js';
 import { checkFilter, type InterfaceFilter } from '../src/transport/addresses.js';
 import type { AgentLauncher } from './hosts.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
-import { BETWEEN_HOSTS, sameHostPath } from './paths.js';
+import { doctor, formatDoctor } from './doctor.js';
+import { formatInfo, runtimeInfo } from './info.js';
 import { mapRanks, parseHostList, PlanError, readHostfile, slurmHosts, type HostSpec, type JobMap } from './plan.js';
 
 const require = createRequire(import.meta.url);
@@ -29,7 +30,7 @@ class UsageError extends Error {}
 /** Options that take a value, in every spelling (so that their value is not taken for the program). */
 const VALUE_OPTIONS = [
   '-n', '-np', '--np', '-x', '--timeout', '-H', '--host', '--hostfile', '--machinefile', '--map-by', '-N', '--npernode',
-  '--launch-agent', '--prefix', '--if-include', '--if-exclude', '--transport',
+  '--launch-agent', '--prefix', '--if-include', '--if-exclude', '--transport', '--trace', '--output-filename',
 ];
 
 /** `-np` is the traditional spelling; yargs would read it as `-n -p`. */
@@ -60,22 +61,6 @@ function positive(flag: string, fraction = false) {
   };
 }
 
-function reductions(): string {
-  const b = backendInfo();
-  return b.backend === 'native' ? `reductions: native SIMD kernels (${b.isa})` : `reductions: TypeScript kernels, because ${b.reason}`;
-}
-
-function info(transport: 'auto' | 'grpc'): void {
-  const lines = [
-    `tsmpi ${pkg.version}`,
-    `node: ${process.version} (${process.platform}/${process.arch})`,
-    `between hosts: ${BETWEEN_HOSTS}`,
-    `between ranks of one host: ${sameHostPath(transport)}${transport === 'auto' && nativeShm().reason === undefined ? ` (rings of ${config.shmRingBytes} bytes per pair)` : ''}`,
-    reductions(),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
 /** Every name yargs may put in argv for the options below, with the flag a user would type. */
 function knownKeys(options: Record<string, { alias?: readonly string[]; describe: string }>): Map<string, string> {
   const known = new Map<string, string>([['_', ''], ['$0', ''], ['help', '--help'], ['h', '-h'], ['version', '--version']]);
@@ -93,7 +78,18 @@ function knownKeys(options: Record<string, { alias?: readonly string[]; describe
 const OPTIONS = {
   n: { alias: ['np'], requiresArg: true, describe: 'number of ranks to start (default 1)', coerce: positive('-n') },
   x: { type: 'string', describe: 'export VAR (from this environment) or VAR=value to every rank; repeatable' },
-  'tag-output': { type: 'boolean', default: false, describe: 'prefix every output line with [rank]' },
+  'tag-output': { type: 'boolean', default: false, describe: 'prefix every output line with [rank@host]' },
+  'timestamp-output': { type: 'boolean', default: false, describe: 'prefix every output line with the time it was forwarded (ISO 8601, UTC)' },
+  'output-filename': {
+    type: 'string',
+    requiresArg: true,
+    describe: "also write each rank's output to DIR/1/rank.N/stdout and .../stderr (as Open MPI); made if missing",
+  },
+  trace: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'write a Chrome trace-event file of the whole job to FILE (every collective and p2p operation of every rank, clocks aligned); open it in ui.perfetto.dev',
+  },
   timeout: { requiresArg: true, describe: `abort the job after SECONDS (exit status ${TIMEOUT_EXIT_CODE})`, coerce: positive('--timeout', true) },
   oversubscribe: { type: 'boolean', default: false, describe: 'allow more ranks than slots on the hosts given (on this host alone it is always allowed)' },
   H: { alias: ['host'], type: 'string', requiresArg: true, describe: 'hosts and their slots, h1:2,h2:2 (repeatable); ranks on other hosts start through ssh' },
@@ -116,7 +112,8 @@ const OPTIONS = {
     default: true,
     describe: 'compile a TypeScript program once, in the launcher, with esbuild; --no-bundle runs it under tsx in every rank',
   },
-  info: { type: 'boolean', default: false, describe: 'print the runtime configuration and exit' },
+  info: { type: 'boolean', default: false, describe: 'print the runtime configuration (every TSMPI_* setting and where its value comes from, algorithms, thresholds, transports) and exit' },
+  json: { type: 'boolean', default: false, describe: 'with --info or doctor: print it as JSON' },
 } as const;
 
 function list(value: string | undefined): string[] {
@@ -171,11 +168,45 @@ function srunLauncher(): AgentLauncher {
   });
 }
 
+/** `tsmpirun doctor [options] [program]`: the pre-flight table (doctor.ts). */
+async function runDoctor(argv: { H?: string | string[] | undefined; hostfile?: string | undefined; n?: number | undefined; 'launch-agent'?: string | undefined; prefix?: string | undefined; 'if-include'?: string | undefined; 'if-exclude'?: string | undefined; json: boolean }, rest: string[]): Promise<number> {
+  const network: InterfaceFilter = { include: list(argv['if-include']), exclude: list(argv['if-exclude']) };
+  const malformed = checkFilter(network);
+  if (malformed !== undefined) {
+    process.stderr.write(`tsmpirun: --if-include/--if-exclude: ${malformed}\n`);
+    return 2;
+  }
+  let hosts;
+  try {
+    hosts = chooseHosts(argv.H === undefined ? undefined : ([] as string[]).concat(argv.H), argv.hostfile, argv.n);
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+    process.stderr.write(`tsmpirun: ${error.message}\n`);
+    return 2;
+  }
+  const slurm = hosts.source === 'slurm';
+  const command = argv['launch-agent'] ?? config.rsh;
+  const { rows, code } = await doctor({
+    version: pkg.version,
+    hosts: hosts.hosts,
+    launcher: slurm ? srunLauncher() : rshLauncher(command),
+    via: slurm ? 'srun' : (command ?? 'ssh').trim().split(/\s+/)[0] ?? 'ssh',
+    prefix: argv.prefix,
+    network,
+    program: rest[0],
+  });
+  process.stdout.write(argv.json ? `${JSON.stringify({ rows, ok: code === 0 }, null, 2)}\n` : formatDoctor(rows));
+  return code;
+}
+
 async function main(): Promise<number> {
-  const parser = yargs(normalize(hideBin(process.argv)))
+  // `tsmpirun doctor [options] [program]` takes the job's options.
+  const raw = hideBin(process.argv);
+  const isDoctor = raw[0] === 'doctor';
+  const parser = yargs(normalize(isDoctor ? raw.slice(1) : raw))
     .scriptName('tsmpirun')
     .locale('en')
-    .usage('$0 [options] <program> [args...]\n\nStarts <program> as an SPMD job of -n ranks over mutual-TLS gRPC.')
+    .usage('$0 [options] <program> [args...]\n$0 doctor [-H hosts | --hostfile file] [program]\n\nStarts <program> as an SPMD job of -n ranks over mutual-TLS gRPC; `doctor` checks, before a job, what it needs on this host and every host given.')
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': false })
     .options(OPTIONS)
     .check((argv) => {
@@ -205,10 +236,33 @@ async function main(): Promise<number> {
     return 2;
   }
   if (argv.help || argv.version) return 0;
+  const env: Record<string, string> = {};
+  const setBy: Record<string, string> = {};
+  const exports = argv.x === undefined ? [] : ([] as string[]).concat(argv.x);
+  for (const spec of exports) {
+    const eq = spec.indexOf('=');
+    const name = eq < 0 ? spec : spec.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      process.stderr.write(`tsmpirun: -x ${spec}: not an environment variable name\n`);
+      return 2;
+    }
+    const value = eq < 0 ? process.env[name] : spec.slice(eq + 1);
+    if (value !== undefined) env[name] = value;
+    setBy[name] = `-x ${name}`;
+  }
+  const set = (name: string, value: string, option: string): void => {
+    env[name] = value;
+    setBy[name] = option;
+  };
+  if (argv.transport !== undefined) set('TSMPI_TRANSPORT', String(argv.transport), `--transport ${String(argv.transport)}`);
+  if (argv['enable-recovery']) set('TSMPI_ENABLE_RECOVERY', '1', '--enable-recovery');
+  if (argv.trace !== undefined) set('TSMPI_TRACE', '1', '--trace');
   if (argv.info) {
-    info(argv.transport === 'grpc' ? 'grpc' : config.transport);
+    const info = runtimeInfo(pkg.version, { ...process.env, ...env }, setBy);
+    process.stdout.write(argv.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
     return 0;
   }
+  if (isDoctor) return runDoctor(argv, argv._.map(String));
   const [program, ...rest] = argv._.map(String);
   if (program === undefined) {
     process.stderr.write('tsmpirun: no program given (try --help)\n');
@@ -224,20 +278,15 @@ async function main(): Promise<number> {
       `tsmpirun: warning: ${rest[late]} ${rest[late + 1]} comes after the program, so it is passed to the program and 1 rank starts; put tsmpirun's options first: tsmpirun ${rest[late]} ${rest[late + 1]} ${program} ...\n`,
     );
   }
-  const env: Record<string, string> = {};
-  const exports = argv.x === undefined ? [] : ([] as string[]).concat(argv.x);
-  for (const spec of exports) {
-    const eq = spec.indexOf('=');
-    const name = eq < 0 ? spec : spec.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      process.stderr.write(`tsmpirun: -x ${spec}: not an environment variable name\n`);
+  const outputDir = argv['output-filename'];
+  if (outputDir !== undefined) {
+    try {
+      mkdirSync(path.join(outputDir, '1'), { recursive: true });
+    } catch (error) {
+      process.stderr.write(`tsmpirun: --output-filename ${outputDir}: ${(error as Error).message}\n`);
       return 2;
     }
-    const value = eq < 0 ? process.env[name] : spec.slice(eq + 1);
-    if (value !== undefined) env[name] = value;
   }
-  if (argv.transport !== undefined) env.TSMPI_TRANSPORT = String(argv.transport);
-  if (argv['enable-recovery']) env.TSMPI_ENABLE_RECOVERY = '1';
   // The ranks' settings are checked here, before any rank starts.
   const { problems, unknown, settings } = checkEnvironment({ ...process.env, ...env });
   for (const name of unknown) process.stderr.write(`tsmpirun: warning: ${name} is not a tsmpi setting (did you mean ${closest(name, settings)}?)\n`);
@@ -268,6 +317,9 @@ async function main(): Promise<number> {
     args: rest,
     env,
     tagOutput: argv['tag-output'],
+    timestampOutput: argv['timestamp-output'],
+    outputDir,
+    trace: argv.trace === undefined ? undefined : { file: argv.trace, version: pkg.version },
     timeoutSec: argv.timeout,
     bundle: argv.bundle,
     launcher,

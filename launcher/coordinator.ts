@@ -15,6 +15,7 @@ import { ReportLimiter } from '../src/reports.js';
 import type { PendingOperation } from '../src/state.js';
 import { GuardedListener } from '../src/transport/listener.js';
 import { coordinatorService } from '../src/transport/wire.js';
+import { traceNow } from '../src/trace.js';
 
 /** What the coordinator tells the launcher. */
 export interface CoordinatorEvents {
@@ -50,7 +51,25 @@ interface RankEventMessage {
   protocol?: { peer: string; reason: string; count: number };
   state?: { pending: PendingOperation[] };
   finalize?: object;
+  clock?: { id: number };
+  trace?: { json: Buffer; last: boolean; clockOffsetUs: number; clockErrorUs: number; dropped: number | string };
 }
+
+/** What the coordinator collected of one rank's trace (`tsmpirun --trace`). */
+export interface CollectedTrace {
+  chunks: Buffer[];
+  bytes: number;
+  /** The rank sent more than the limit: the rest was not kept. */
+  truncated: boolean;
+  /** It sent its last chunk. */
+  complete: boolean;
+  clockOffsetUs: number;
+  clockErrorUs: number;
+  dropped: number;
+}
+
+/** How many clock probes the coordinator answers per rank. */
+const MAX_CLOCK_PROBES = 64;
 
 type SessionCall = grpc.ServerDuplexStream<RankEventMessage, object>;
 
@@ -70,6 +89,12 @@ export class Coordinator {
   #fenceReleased = false;
   readonly #sessions = new Map<number, SessionCall>();
   readonly #events: CoordinatorEvents;
+  /** `tsmpirun --trace`: the most trace bytes taken from one rank; undefined: no tracing. */
+  readonly #traceLimit: number | undefined;
+  /** Each rank's trace, under --trace. */
+  readonly traces = new Map<number, CollectedTrace>();
+  /** When every rank had registered (the launcher's clock, µs), for the trace. */
+  assembledAt: number | undefined;
   readonly #servers: grpc.Server[] = [];
   #closed = false;
   #enrollListener: GuardedListener | undefined;
@@ -79,10 +104,12 @@ export class Coordinator {
   /** The coordinator's own TLS material (its certificate names it the coordinator of this job), once started. */
   tls: TlsMaterial | undefined;
 
-  constructor(ca: JobCa, size: number, events: CoordinatorEvents) {
+  /** `traceLimitBytes`: under --trace, the most trace bytes one rank may hand over. */
+  constructor(ca: JobCa, size: number, events: CoordinatorEvents, traceLimitBytes?: number) {
     this.ca = ca;
     this.size = size;
     this.#events = events;
+    this.#traceLimit = traceLimitBytes;
     this.#refusals = new ReportLimiter(({ peer, reason }, count) => events.security(undefined, peer, reason, false, count));
   }
 
@@ -150,12 +177,14 @@ export class Coordinator {
       return;
     }
     const rank = identity.rank;
+    let probes = 0;
     call.on('data', (event: RankEventMessage) => {
       if (event.register) {
         if (this.registered.has(rank)) return;
         this.#sessions.set(rank, call);
         this.registered.set(rank, { rank, ...event.register });
         if (this.registered.size === this.size) {
+          this.assembledAt = traceNow();
           this.tokens.expireAll(); // the job has assembled: an unredeemed token can only be stolen
           this.#publish();
         }
@@ -165,6 +194,10 @@ export class Coordinator {
         this.#events.security(rank, event.security.peer, event.security.reason, event.security.unauthenticated, event.security.count);
       } else if (event.state) {
         this.#stateWaiters.get(rank)?.(event.state.pending);
+      } else if (event.clock) {
+        if (this.#traceLimit !== undefined && probes++ < MAX_CLOCK_PROBES) call.write({ clock: { id: event.clock.id, timeUs: traceNow() } });
+      } else if (event.trace) {
+        if (this.#traceLimit !== undefined) this.#collectTrace(rank, event.trace);
       } else if (event.protocol) {
         this.#events.protocol(rank, event.protocol.peer, event.protocol.reason, event.protocol.count);
       } else if (event.finalize) {
@@ -182,6 +215,18 @@ export class Coordinator {
     });
     call.on('error', (error: Error) => ended(`its session failed (${error.message})`));
     call.on('cancelled', () => ended('its session was cancelled'));
+  }
+
+  #collectTrace(rank: number, chunk: NonNullable<RankEventMessage['trace']>): void {
+    let trace = this.traces.get(rank);
+    if (trace === undefined) this.traces.set(rank, (trace = { chunks: [], bytes: 0, truncated: false, complete: false, clockOffsetUs: 0, clockErrorUs: 0, dropped: 0 }));
+    if (trace.complete) return;
+    if (trace.bytes + chunk.json.length > (this.#traceLimit as number)) trace.truncated = true;
+    if (!trace.truncated) {
+      trace.chunks.push(chunk.json);
+      trace.bytes += chunk.json.length;
+    }
+    if (chunk.last) Object.assign(trace, { complete: true, clockOffsetUs: chunk.clockOffsetUs, clockErrorUs: chunk.clockErrorUs, dropped: Number(chunk.dropped) });
   }
 
   #publish(): void {

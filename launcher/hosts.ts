@@ -13,7 +13,7 @@ import { STDOUT } from './agent-protocol.js';
 import type { AgentConnection } from './agent-server.js';
 import { MessageChannel } from './channel.js';
 import { makeShmDir, removeShm } from '../src/transport/shm-cleanup.js';
-import { forwardLines } from './output.js';
+import { forwardLines, outputFile, type LineSink } from './output.js';
 import { RankProcess, type ProgramSpec, type RankPlace } from './ranks.js';
 
 /** What a host tells the job. */
@@ -55,14 +55,24 @@ export interface Host {
 
 /** Output options shared by the hosts. */
 export interface OutputOptions {
-  /** Prefix each line with `[rank] `. */
+  /** Prefix each line with `[rank@host] ` (`--tag-output`). */
   tagOutput: boolean;
+  /** Prefix each line with the time it was forwarded (`--timestamp-output`). */
+  timestampOutput: boolean;
+  /** Also write each rank's output to `DIR/1/rank.N/{stdout,stderr}` (`--output-filename DIR`). */
+  outputDir: string | undefined;
   stdout: Writable;
   stderr: Writable;
 }
 
-function prefix(options: OutputOptions, rank: number): string {
-  return options.tagOutput ? `[${rank}] ` : '';
+/** Where `rank`'s `stream` goes. */
+function sink(options: OutputOptions, rank: number, host: string, stream: 'stdout' | 'stderr'): LineSink {
+  return {
+    to: options[stream],
+    tag: options.tagOutput ? `[${rank}@${host}] ` : '',
+    timestamp: options.timestampOutput,
+    file: options.outputDir === undefined ? undefined : outputFile(options.outputDir, rank, stream),
+  };
 }
 
 /** The launcher's own host: its ranks are the launcher's children. */
@@ -84,8 +94,8 @@ export class LocalHost implements Host {
       });
       this.#ranks.push(r);
       if (r.child.pid !== undefined) events.started(place.rank, r.child.pid);
-      if (r.stdout) outputs.push(forwardLines(r.stdout, output.stdout, prefix(output, place.rank)));
-      if (r.stderr) outputs.push(forwardLines(r.stderr, output.stderr, prefix(output, place.rank)));
+      if (r.stdout) outputs.push(forwardLines(r.stdout, sink(output, place.rank, name, 'stdout')));
+      if (r.stderr) outputs.push(forwardLines(r.stderr, sink(output, place.rank, name, 'stderr')));
     }
     this.done = Promise.all(outputs).then(() => undefined);
   }
@@ -273,7 +283,7 @@ export class AgentHost implements Host {
     if (stream === undefined) {
       stream = new PassThrough();
       this.#streams.set(key, stream);
-      this.#outputs.push(forwardLines(stream, which === STDOUT ? this.#output.stdout : this.#output.stderr, prefix(this.#output, rank)));
+      this.#outputs.push(forwardLines(stream, sink(this.#output, rank, this.name, which === STDOUT ? 'stdout' : 'stderr')));
     }
     return stream;
   }

@@ -28,6 +28,8 @@ import type { AgentStart } from './agent-protocol.js';
 import { compileProgram, type CompiledProgram } from './compile.js';
 import { AgentServer, type AgentConnection } from './agent-server.js';
 import { Coordinator } from './coordinator.js';
+import { writeTrace } from './trace.js';
+import { traceNow } from '../src/trace.js';
 import { seal } from './munge.js';
 import { AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
 import { BETWEEN_HOSTS, pathBetweenRanksOf } from './paths.js';
@@ -43,8 +45,14 @@ export interface JobPlan {
   args: string[];
   /** Extra environment for every rank (`-x`). */
   env: Record<string, string>;
-  /** Prefix each output line with `[rank] `. */
+  /** Prefix each output line with `[rank@host] `. */
   tagOutput: boolean;
+  /** Prefix each output line with the time (`--timestamp-output`). */
+  timestampOutput?: boolean;
+  /** `--output-filename DIR`: each rank's output also goes to `DIR/1/rank.N/{stdout,stderr}`. */
+  outputDir?: string | undefined;
+  /** `--trace FILE`: the merged trace of the job goes to FILE (`version`: tsmpi's, for the file). */
+  trace?: { file: string; version: string } | undefined;
   /** Abort the job after this many seconds. */
   timeoutSec?: number | undefined;
   /** Milliseconds survivors get to exit on their own after a failure before SIGTERM. */
@@ -64,6 +72,9 @@ export interface JobPlan {
   /** Launcher <-> agent heartbeats. */
   heartbeats: { intervalMs: number; timeoutMs: number };
 }
+
+/** The most trace bytes the launcher takes from one rank under --trace (about a million spans). */
+const TRACE_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** Exit status of `tsmpirun` when `--timeout` expires. */
 export const TIMEOUT_EXIT_CODE = 124;
@@ -173,6 +184,7 @@ class Reported {
 
 /** Runs the job; resolves to the launcher's exit status. */
 export async function runJob(plan: JobPlan): Promise<number> {
+  const startedAt = traceNow();
   const graceMs = plan.graceMs ?? 1500;
   const { map } = plan;
   const size = map.ranks.length;
@@ -311,7 +323,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
   const onOutputError = (): void => undefined;
   process.stdout.on('error', onOutputError);
   process.stderr.on('error', onOutputError);
-  const output: OutputOptions = { tagOutput: plan.tagOutput, stdout: process.stdout, stderr: process.stderr };
+  const output: OutputOptions = { tagOutput: plan.tagOutput, timestampOutput: plan.timestampOutput ?? false, outputDir: plan.outputDir, stdout: process.stdout, stderr: process.stderr };
 
   const { program, required } = programFor(plan, compiled);
   // A compiled program travels to each agent in its start message, so it need not be on a shared file system.
@@ -425,7 +437,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
           }, 1000),
         );
       },
-    });
+    }, plan.trace === undefined ? undefined : TRACE_LIMIT_BYTES);
     await coordinator.start(coordinatorAddresses, coordinatorKeys);
     const c = coordinator;
     if (hosts.some((h) => h instanceof AgentHost && h.sealed)) {
@@ -456,6 +468,19 @@ export async function runJob(plan: JobPlan): Promise<number> {
   await Promise.all(hosts.map((h) => h.done));
   if (cause === undefined) for (const line of heldReports) say(line);
   reported.summary();
+  let traceFailed = false;
+  if (plan.trace !== undefined && coordinator !== undefined) {
+    const job = { version: plan.trace.version, program: plan.program, hosts: map.hosts.map((h) => h.name), ranks: map.ranks, startedAt, assembledAt: coordinator.assembledAt, endedAt: traceNow() };
+    try {
+      const merged = await writeTrace(plan.trace.file, job, coordinator.traces);
+      const spans = merged.traceEvents.filter((e) => e.ph === 'X').length;
+      say(`trace of ${size} rank${size === 1 ? '' : 's'} (${spans} spans) written to ${plan.trace.file}: open it in https://ui.perfetto.dev or chrome://tracing`);
+      for (const problem of merged.otherData.problems) say(`trace: ${problem}`);
+    } catch (error) {
+      say(`cannot write the trace to ${plan.trace.file}: ${(error as Error).message}`);
+      traceFailed = true;
+    }
+  }
   if (cause !== undefined) {
     say(cause.headline);
     if (cause.stack) process.stderr.write(`${cause.stack}\n`);
@@ -480,5 +505,5 @@ export async function runJob(plan: JobPlan): Promise<number> {
   coordinator?.close();
   for (const close of closers) close();
   await compiled?.dispose();
-  return cause?.code ?? recoveredCode ?? 0;
+  return cause?.code ?? recoveredCode ?? (traceFailed ? 1 : 0);
 }

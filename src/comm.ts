@@ -42,6 +42,8 @@ import { FinalizedError, InvalidArgumentError, PeerFailedError, ProtocolError, T
 import { held } from './keepalive.js';
 import { ANY_SOURCE, ANY_TAG, checkWaitOptions, PROC_NULL, type Engine, type Incoming, type WaitOptions } from './p2p/engine.js';
 import { decodePayload, encodePayload, type EncodedPayload } from './p2p/payload.js';
+import { begin, beginCollective, endCollective, endP2p, type CollectiveFields, type P2pFields, type Started } from './observe.js';
+import { communicatorName } from './state.js';
 import { BFLOAT16, checkOp, checkReducible, FLOAT16, MAX, opCode, SUM, type HalfType, type Op } from './reduce/ops.js';
 
 /** The largest tag a program may use (`MPI_TAG_UB`). */
@@ -140,7 +142,9 @@ export interface RootReduceOptions<T = unknown> extends ReduceOptions, RootOptio
 
 /** A buffer-form v-collective result: the blocks of every rank in rank order, and their element counts. */
 export interface Blocks<T extends TypedArray> {
+  /** Every rank's block, in rank order. */
   data: T;
+  /** Elements of each rank's block (`counts[r]` from rank r). */
   counts: number[];
 }
 
@@ -278,7 +282,18 @@ export class Communicator {
     const tag = this.#checkTag('tag', options.tag ?? 0, false);
     const payload = encodePayload(data);
     if (to === PROC_NULL) return;
-    await pending('send', () => this.#engine.send(this.#world(to), this.#context, tag, payload));
+    const started = begin('p2p');
+    if (started === undefined) {
+      await pending('send', () => this.#engine.send(this.#world(to), this.#context, tag, payload));
+      return;
+    }
+    const fields: P2pFields = { comm: communicatorName(this.#context), peer: to, tag, bytes: payload.bytes.byteLength };
+    try {
+      endP2p(started, 'send', fields, await pending('send', () => this.#engine.send(this.#world(to), this.#context, tag, payload)));
+    } catch (error) {
+      endP2p(started, 'send', fields, undefined, error);
+      throw error;
+    }
   }
 
   #status(message: Incoming): Status {
@@ -310,11 +325,28 @@ export class Communicator {
       return undefined as T;
     }
     const into = out === undefined ? undefined : (message: Incoming): Uint8Array | Error => this.#into(out, message);
-    const message = await pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options, into));
+    const started = begin('p2p');
+    const message = started === undefined
+      ? await pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options, into))
+      : await this.#observed(started, 'recv', source, tag, pending('recv', () => this.#engine.recv(this.#context, this.#world(source), tag, options, into)));
     if (options.status) Object.assign(options.status, this.#status(message));
     const { envelope, payload } = message;
     if (out !== undefined) return (envelope.count === out.length ? out : out.subarray(0, envelope.count)) as T;
     return decodePayload(envelope.kind, envelope.datatype, envelope.count, payload) as T;
+  }
+
+  /** Ends the observation of a receive or probe when `operation` settles. */
+  async #observed<M extends Incoming>(started: Started, op: 'recv' | 'probe', source: number, tag: number, operation: Promise<M>): Promise<M> {
+    const comm = communicatorName(this.#context);
+    try {
+      const message = await operation;
+      const fields = { comm, peer: this.#worldToLocal.get(message.source) ?? -1, tag: message.envelope.tag, bytes: message.payload.byteLength };
+      endP2p(started, op, fields, message.flow);
+      return message;
+    } catch (error) {
+      endP2p(started, op, { comm, peer: source, tag, bytes: 0 }, undefined, error);
+      throw error;
+    }
   }
 
   /** The bytes of `out` a matched message goes into, or why it cannot. */
@@ -344,7 +376,9 @@ export class Communicator {
     const source = this.#checkRank('source', options.source ?? ANY_SOURCE, [ANY_SOURCE, PROC_NULL]);
     const tag = this.#checkTag('tag', options.tag ?? ANY_TAG, true);
     if (source === PROC_NULL) return NULL_STATUS();
-    return this.#status(await pending('probe', () => this.#engine.probe(this.#context, this.#world(source), tag, options)));
+    const started = begin('p2p');
+    const probed = pending('probe', () => this.#engine.probe(this.#context, this.#world(source), tag, options));
+    return this.#status(await (started === undefined ? probed : this.#observed(started, 'probe', source, tag, probed)));
   }
 
   /**
@@ -387,16 +421,34 @@ export class Communicator {
   /** Runs one collective call under the guard: sequence number, signature, orphan checks. */
   async #collective<R>(op: string, sig: Signature, body: (ch: CollectiveChannel) => Promise<R>): Promise<R> {
     this.#live(op);
+    const started = begin('collective');
     const { seq, channel } = this.#guard.begin(sig);
+    if (started !== undefined) beginCollective(() => this.#collectiveFields(seq, sig));
     let result: R;
     try {
       result = await pending(op, () => body(channel));
     } catch (error) {
       this.#guard.abandon(seq);
+      if (started !== undefined) endCollective(started, op, this.#collectiveFields(seq, sig), error);
       throw error;
     }
     this.#guard.end(seq);
+    if (started !== undefined) endCollective(started, op, this.#collectiveFields(seq, sig));
     return result;
+  }
+
+  /** A collective call, for diagnostics (its algorithm is known once a message of it arrived, at a non-root). */
+  #collectiveFields(seq: number, sig: Signature): CollectiveFields {
+    const table = KIND_TO_TABLE[sig.kind];
+    const width = sig.datatype === FLOAT16 || sig.datatype === BFLOAT16 ? 2 : TYPED_ARRAY_CONSTRUCTORS.get(sig.datatype as Datatype)?.BYTES_PER_ELEMENT;
+    return {
+      comm: communicatorName(this.#context),
+      call: this.#guard.describe(sig),
+      seq,
+      algorithm: table && sig.alg ? algorithmName(table, sig.alg) : undefined,
+      root: sig.root >= 0 ? sig.root : undefined,
+      bytes: width !== undefined && sig.count >= 0 ? width * sig.count : undefined,
+    };
   }
 
   #sig(kind: number, fields: Partial<Signature> = {}): Signature {

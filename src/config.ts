@@ -76,12 +76,17 @@ export interface Config {
    * launcher and the host agents from the rank's environment).
    */
   incrementalMarking: boolean;
-  /** Debug areas to print, from `TSMPI_DEBUG=transport,collective,wireup` (or `all`). */
+  /**
+   * The rank records spans for `tsmpirun --trace` (which sets `TSMPI_TRACE=1`
+   * in every rank); off, nothing is recorded.
+   */
+  trace: boolean;
+  /** Debug areas to print, from `TSMPI_DEBUG=transport,wireup,collective,p2p` (or `all`). */
   debug: ReadonlySet<string>;
 }
 
 /** The debug areas `TSMPI_DEBUG` accepts. */
-export const DEBUG_AREAS = ['transport', 'wireup', 'collective', 'all'] as const;
+export const DEBUG_AREAS = ['transport', 'wireup', 'collective', 'p2p', 'all'] as const;
 
 /** Instruction sets `TSMPI_NATIVE_ISA` may name (the addon knows which of them this CPU runs). */
 export const NATIVE_ISAS = ['avx512', 'avx512-zmm', 'avx2', 'sse2', 'neon', 'scalar'] as const;
@@ -89,6 +94,8 @@ export const NATIVE_ISAS = ['avx512', 'avx512-zmm', 'avx2', 'sse2', 'neon', 'sca
 /** Reads settings from an environment, collecting what is malformed instead of throwing. */
 export class SettingsReader {
   readonly problems: ConfigurationError[] = [];
+  /** Every setting read, with the value in force (for `tsmpirun --info`). */
+  readonly values = new Map<string, string | number | boolean | undefined>();
   readonly #env: NodeJS.ProcessEnv;
 
   constructor(env: NodeJS.ProcessEnv) {
@@ -98,25 +105,37 @@ export class SettingsReader {
   /** The raw value of `name`; `undefined` when unset or empty. */
   raw(name: string): string | undefined {
     const value = this.#env[name];
-    return value === undefined || value === '' ? undefined : value;
+    const raw = value === undefined || value === '' ? undefined : value;
+    this.values.set(name, raw);
+    return raw;
+  }
+
+  /** Records the value in force of `name` (read through {@link raw}, then checked). */
+  #use<T>(name: string, value: T): T {
+    this.values.set(name, value instanceof Set ? [...(value as Set<string>)].join(',') : (value as string | number | undefined));
+    return value;
   }
 
   /** An integer >= `min` (and <= `max`), or `fallback`. */
   int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const raw = this.raw(name);
-    if (raw === undefined) return fallback;
+    if (raw === undefined) return this.#use(name, fallback);
     const value = Number(raw);
-    if (/^\s*[+-]?\d+\s*$/.test(raw) && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+    if (/^\s*[+-]?\d+\s*$/.test(raw) && Number.isSafeInteger(value) && value >= min && value <= max) return this.#use(name, value);
     this.problems.push(new ConfigurationError(name, raw, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`));
-    return fallback;
+    return this.#use(name, fallback);
   }
 
-  /** One of `choices`, or `undefined` when unset (or malformed). */
-  choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
+  /** One of `choices`, or `undefined` when unset (or malformed); `fallback`: what the caller uses then (for {@link values}). */
+  choice<T extends string>(name: string, choices: readonly T[], fallback?: T): T | undefined {
     const raw = this.raw(name);
-    if (raw === undefined) return undefined;
-    if ((choices as readonly string[]).includes(raw)) return raw as T;
+    if (raw === undefined) {
+      this.#use(name, fallback);
+      return undefined;
+    }
+    if ((choices as readonly string[]).includes(raw)) return this.#use(name, raw as T);
     this.problems.push(new ConfigurationError(name, raw, `one of ${choices.join(', ')}`));
+    this.#use(name, fallback);
     return undefined;
   }
 
@@ -126,7 +145,7 @@ export class SettingsReader {
     const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = items.filter((item) => !(choices as readonly string[]).includes(item));
     if (raw !== undefined && unknown.length > 0) this.problems.push(new ConfigurationError(name, raw, `a comma-separated list of ${choices.join(', ')}`));
-    return new Set(items.filter((item): item is T => (choices as readonly string[]).includes(item)));
+    return this.#use(name, new Set(items.filter((item): item is T => (choices as readonly string[]).includes(item))));
   }
 }
 
@@ -134,6 +153,7 @@ function powerOfTwo(reader: SettingsReader, name: string, fallback: number): num
   const value = reader.int(name, fallback, 65536, 1 << 30);
   if ((value & (value - 1)) === 0) return value;
   reader.problems.push(new ConfigurationError(name, String(value), 'a power of two from 65536 to 1073741824'));
+  reader.values.set(name, fallback);
   return fallback;
 }
 
@@ -153,11 +173,12 @@ export function loadConfig(reader: SettingsReader = new SettingsReader(process.e
     collCheckMs: reader.int('TSMPI_COLL_CHECK_MS', 3000, 10),
     hostTimeoutMs: reader.int('TSMPI_HOST_TIMEOUT_MS', 5000, 2000),
     rsh: reader.raw('TSMPI_RSH'),
-    transport: reader.choice('TSMPI_TRANSPORT', ['auto', 'grpc'] as const) ?? 'auto',
+    transport: reader.choice('TSMPI_TRANSPORT', ['auto', 'grpc'] as const, 'auto') ?? 'auto',
     shmRingBytes: powerOfTwo(reader, 'TSMPI_SHM_RING_BYTES', 4 << 20),
     shmPollMicros: reader.int('TSMPI_SHM_POLL_US', 200, 0, 1_000_000),
-    recovery: reader.choice('TSMPI_ENABLE_RECOVERY', ['0', '1'] as const) === '1',
-    incrementalMarking: reader.choice('TSMPI_INCREMENTAL_MARKING', ['0', '1'] as const) === '1',
+    recovery: reader.choice('TSMPI_ENABLE_RECOVERY', ['0', '1'] as const, '0') === '1',
+    incrementalMarking: reader.choice('TSMPI_INCREMENTAL_MARKING', ['0', '1'] as const, '0') === '1',
+    trace: reader.choice('TSMPI_TRACE', ['0', '1'] as const, '0') === '1',
     debug: reader.list('TSMPI_DEBUG', DEBUG_AREAS),
   };
 }

@@ -29,6 +29,34 @@ export function checkEnvironment(env: NodeJS.ProcessEnv): { problems: Configurat
   return { problems: reader.problems, unknown, settings: [...known] };
 }
 
+/** One setting, for `tsmpirun --info`. */
+export interface SettingValue {
+  name: string;
+  /** The value in force ('' when unset and without a default). */
+  value: string;
+  /** `default`, `environment`, or what set it (`tsmpirun --transport`); `malformed` values keep their default. */
+  source: string;
+}
+
+/**
+ * Every setting read from `env`, with the value in force and where it came
+ * from. `setBy`: settings the launcher put in `env` itself, and the option
+ * that did.
+ */
+export function describeSettings(env: NodeJS.ProcessEnv, setBy: Readonly<Record<string, string>> = {}): SettingValue[] {
+  const reader = new SettingsReader(env);
+  loadConfig(reader);
+  loadTuning(reader);
+  const malformed = new Set(reader.problems.map((p) => p.variable));
+  return [...reader.values]
+    .map(([name, value]) => ({
+      name,
+      value: value === undefined ? '' : String(value),
+      source: env[name] === undefined || env[name] === '' ? 'default' : malformed.has(name) ? 'environment (malformed: default used)' : (setBy[name] ?? 'environment'),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** The first malformed setting of this process, if any. */
 export function configurationError(): ConfigurationError | undefined {
   return configProblems[0] ?? tuningProblems[0];

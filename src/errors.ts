@@ -116,6 +116,7 @@ export class AuthenticationError extends MpiError {
 export class TruncateError extends MpiError {
   /** The sender (a rank of the communicator). */
   readonly source: number;
+  /** The message's tag. */
   readonly tag: number;
   /** The message's payload size, bytes. */
   readonly messageBytes: number;
@@ -133,7 +134,9 @@ export class TruncateError extends MpiError {
 
 /** An operation's `timeoutMs` expired. */
 export class TimeoutError extends MpiError {
+  /** The operation that timed out: `recv`, `probe`, … */
   readonly op: string;
+  /** How long it waited, ms. */
   readonly elapsedMs: number;
 
   constructor(op: string, elapsedMs: number, detail = '') {
@@ -145,6 +148,7 @@ export class TimeoutError extends MpiError {
 
 /** An operation was cancelled through its `AbortSignal`. */
 export class AbortedError extends MpiError {
+  /** The operation that was cancelled. */
   readonly op: string;
 
   constructor(op: string, options?: { cause?: unknown }) {

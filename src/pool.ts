@@ -68,14 +68,18 @@ export function task(module: string | URL, name?: string): TaskRef {
 export class PoolTaskError extends MpiError {
   /** The item's index in the input. */
   readonly index: number;
-  /** The worker's rank (in the pool's communicator) and host. */
+  /** The worker's rank (in the pool's communicator). */
   readonly rank: number;
+  /** The worker's host. */
   readonly host: string;
-  /** The error's name, message and stack as the worker saw them. */
+  /** The error's name as the worker saw it (`TypeError`). */
   readonly remoteName: string;
+  /** The error's message as the worker saw it. */
   readonly remoteMessage: string;
+  /** The error's stack on the worker, when it had one. */
   readonly remoteStack: string | undefined;
 
+  /** @internal Made by the pool from a worker's report. */
   constructor(task: TaskRef, index: number, rank: number, host: string, remote: RemoteError) {
     super('ERR_TSMPI_TASK', `task ${task.name} of ${task.module} failed on item ${index} (rank ${rank} on ${host}): ${remote.name}: ${remote.message}`);
     this.index = index;
@@ -88,8 +92,20 @@ export class PoolTaskError extends MpiError {
   }
 }
 
-/** One item's outcome with `onError: 'collect'`. */
-export type Settled<R> = { ok: true; value: R } | { ok: false; error: PoolTaskError };
+/** One item's outcome with `onError: 'collect'`: its value, or the task's error. */
+export type Settled<R> =
+  | {
+      /** The task returned. */
+      ok: true;
+      /** What it returned. */
+      value: R;
+    }
+  | {
+      /** The task threw. */
+      ok: false;
+      /** What it threw, with where. */
+      error: PoolTaskError;
+    };
 
 /** Options of {@link Pool.map}, {@link Pool.imap} and {@link Pool.imapUnordered}. */
 export interface MapOptions {
@@ -115,6 +131,7 @@ export interface PoolOptions {
   root?: number;
 }
 
+/** An error as a worker reports it: what of it survives the trip to the manager. */
 interface RemoteError {
   name: string;
   message: string;

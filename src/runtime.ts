@@ -22,6 +22,7 @@ import { held } from './keepalive.js';
 import { debug, setLogRank, warn } from './log.js';
 import { ReportLimiter } from './reports.js';
 import { pendingOperations } from './state.js';
+import { ClockOffset, recorder, traceNow } from './trace.js';
 import { Engine } from './p2p/engine.js';
 import { Messenger } from './p2p/rendezvous.js';
 import { nativeShm, type ShmNative } from './reduce/native.js';
@@ -86,6 +87,7 @@ interface JobEventMessage {
   allFinalized?: object;
   peerFinalizing?: { rank: number };
   reportState?: object;
+  clock?: { id: number; timeUs: number };
 }
 
 type SessionCall = grpc.ClientDuplexStream<object, JobEventMessage>;
@@ -207,6 +209,11 @@ async function start(): Promise<Communicator> {
   const bootstrap = await ready.bootstrap;
   hostName = bootstrap.host;
   setLogRank(bootstrap.rank, bootstrap.host);
+  if (recorder !== undefined) {
+    recorder.rank = bootstrap.rank;
+    recorder.pid = bootstrap.node + 1;
+  }
+  const sinceStart = (): string => `${Math.round(performance.now())} ms after the process started`;
 
   const keys = await keyPair;
   const enrollClient = new grpc.Client(
@@ -216,6 +223,7 @@ async function start(): Promise<Communicator> {
   );
   const certPem = await enroll(enrollClient, bootstrap, await createCsr(keys, `rank ${bootstrap.rank}`)).finally(() => enrollClient.close());
   const tls: TlsMaterial = { caPem: bootstrap.caPem, certPem, keyPem: keys.privateKeyPem };
+  debug('wireup', `rank ${bootstrap.rank} enrolled: it has its certificate, ${sinceStart()}`, 'enrolled');
 
   const session: { call?: SessionCall } = {};
   const reports = new ReportLimiter<{ security?: { peer: string; reason: string; unauthenticated: boolean }; protocol?: { peer: string; reason: string } }>((report, count) => {
@@ -260,6 +268,7 @@ async function start(): Promise<Communicator> {
   });
   const engine = new Engine(messenger);
   const table = await joinSession(sessionCall, grpcLink, messenger, fence, bootstrap, shmLink?.offer());
+  debug('wireup', `rank ${bootstrap.rank} has the address table of ${table.length} ranks, ${sinceStart()}`, 'table', { size: table.length });
   grpcLink.setPeers(table);
   if (shmLink !== undefined) {
     const local = table.map((e, rank) => ({ e, rank })).filter(({ e }) => e.node === bootstrap.node).map(({ rank }) => rank);
@@ -268,8 +277,15 @@ async function start(): Promise<Communicator> {
   }
   const world = new Communicator(engine, 0, () => finalized);
   state = { world, engine, transport: messenger, session: sessionCall, fence, clients: [sessionClient], lifeline, reports };
-  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${grpcLink.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`);
-  debug('transport', `rank ${bootstrap.rank}: ${shmLink ? 'shared memory with the other ranks of this host' : `gRPC with the ranks of this host (${shmUnavailable(bootstrap)})`}, gRPC with other hosts`);
+  debug('wireup', `rank ${bootstrap.rank} of ${bootstrap.size} on ${bootstrap.host} ready at ${grpcLink.addresses.join(', ')}; coordinator at ${bootstrap.coordinator.join(', ')}`, 'ready', {
+    addresses: grpcLink.addresses,
+    coordinator: bootstrap.coordinator,
+    msSinceStart: Math.round(performance.now()),
+  });
+  debug('transport', `rank ${bootstrap.rank}: ${shmLink ? 'shared memory with the other ranks of this host' : `gRPC with the ranks of this host (${shmUnavailable(bootstrap)})`}, gRPC with other hosts`, 'paths', {
+    sameHost: shmLink ? 'shm' : 'grpc',
+  });
+  recorder?.span(recorder.lane(), 'start and init', 'runtime', performance.timeOrigin * 1000, { host: bootstrap.host, pid: process.pid });
   return world;
 }
 
@@ -456,6 +472,9 @@ function joinSession(call: SessionCall, grpcLink: GrpcTransport, transport: Mess
         call.write({ state: { pending: state === undefined ? [] : pendingOperations(state.engine, transport.pendingSends()) } });
       } else if (event.allFinalized) {
         fence.release();
+      } else if (event.clock && recorder !== undefined) {
+        clock.sample(probeSent, traceNow(), event.clock.timeUs);
+        if (event.clock.id + 1 < CLOCK_PROBES) probe(event.clock.id + 1);
       }
     });
     call.on('error', (error: grpc.ServiceError) => {
@@ -467,7 +486,32 @@ function joinSession(call: SessionCall, grpcLink: GrpcTransport, transport: Mess
       }
     });
     call.write({ register: { addresses: grpcLink.addresses, host: bootstrap.host, node: bootstrap.node, pid: process.pid, maxMessageBytes: config.maxMessageBytes, shm: shm ?? null } });
+    // Under --trace: the offset of this clock to the launcher's, from a few round trips while the job assembles.
+    let probeSent = 0;
+    const probe = (id: number): void => {
+      probeSent = traceNow();
+      call.write({ clock: { id } });
+    };
+    if (recorder !== undefined) probe(0);
   });
+}
+
+/** Round trips to the launcher's clock at wire-up, under --trace. */
+const CLOCK_PROBES = 8;
+/** This rank's clock offset to the launcher's, under --trace. */
+const clock = new ClockOffset();
+/** Bytes of trace in one session message (the session's limit is 64 KiB). */
+const TRACE_CHUNK_BYTES = 48 * 1024;
+
+/** Hands this rank's spans to the launcher, before Finalize on the same stream. */
+function sendTrace(call: SessionCall): void {
+  if (recorder === undefined) return;
+  const json = Buffer.from(JSON.stringify(recorder.events));
+  for (let at = 0; ; at += TRACE_CHUNK_BYTES) {
+    const last = at + TRACE_CHUNK_BYTES >= json.length;
+    call.write({ trace: { json: json.subarray(at, at + TRACE_CHUNK_BYTES), last, clockOffsetUs: clock.offset, clockErrorUs: clock.error, dropped: recorder.dropped } });
+    if (last) break;
+  }
 }
 
 /**
@@ -534,6 +578,7 @@ export function finalize(): Promise<void> {
     if (s.session !== undefined && s.fence !== undefined && s.transport instanceof Messenger) {
       await s.transport.quiesce();
       s.reports?.flush();
+      sendTrace(s.session);
       s.session.write({ finalize: {} });
       await s.fence.done;
       // Every rank has handed over its last message: what is left for a completed collective is a mismatch.

@@ -20,8 +20,8 @@ export interface PendingOperation {
   detail: string;
 }
 
-/** Each communicator has four contexts (p2p, collective, control, spare); the world's start at 0. */
-function communicatorName(context: number): string {
+/** The name reports give communicator `context`: each communicator has four contexts (p2p, collective, control, spare); the world's start at 0. */
+export function communicatorName(context: number): string {
   const base = context - (context % 4);
   return base === 0 ? 'world' : `communicator ${base / 4}`;
 }

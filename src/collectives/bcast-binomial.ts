@@ -26,7 +26,7 @@ export async function bcastBinomial(
     mask <<= 1;
   }
   if (data === undefined) throw new InvalidArgumentError('data', 'bcast: the root has no payload');
-  const sends: Promise<void>[] = [];
+  const sends: Promise<unknown>[] = [];
   for (mask >>= 1; mask > 0; mask >>= 1) {
     if (relative + mask < size) sends.push(ch.send((relative + mask + root) % size, data));
   }

@@ -26,7 +26,7 @@ export async function bcastScatterAllgather(ch: CollectiveChannel, buf: TypedArr
     }
     mask <<= 1;
   }
-  const sends: Promise<void>[] = [];
+  const sends: Promise<unknown>[] = [];
   for (mask >>= 1; mask > 0; mask >>= 1) {
     const child = relative + mask;
     if (child < size) sends.push(ch.sendValue((child + root) % size, buf.subarray(...span(child, child + mask))));

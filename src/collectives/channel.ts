@@ -53,12 +53,12 @@ export class CollectiveChannel {
   }
 
   /** Sends an encoded payload to communicator rank `dest`; resolves when its bytes may be reused. */
-  send(dest: number, payload: EncodedPayload): Promise<void> {
+  send(dest: number, payload: EncodedPayload): Promise<unknown> {
     return this.#engine.send(this.#group.world(dest), this.#context, this.#tag, payload, this.sig);
   }
 
   /** Sends a value (TypedArrays as raw bytes, without a copy). */
-  sendValue(dest: number, value: unknown): Promise<void> {
+  sendValue(dest: number, value: unknown): Promise<unknown> {
     return this.send(dest, encodePayload(value));
   }
 

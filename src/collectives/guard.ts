@@ -102,6 +102,11 @@ export class CollectiveGuard {
     return this.#poison;
   }
 
+  /** A call's signature as reports name it, with its algorithm's name. */
+  describe(sig: Signature): string {
+    return this.#describe(sig);
+  }
+
   #describe(sig: Signature): string {
     return describeSignature(sig, (alg) => this.#algName(sig.kind, alg));
   }

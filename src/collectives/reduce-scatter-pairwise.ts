@@ -15,7 +15,7 @@ export async function reduceScatterPairwise(ch: CollectiveChannel, buf: TypedArr
   const end = offsets[rank + 1]!;
   const contributions = new Array<TypedArray>(size);
   contributions[rank] = buf.subarray(start, end);
-  const steps: Promise<void>[] = [];
+  const steps: Promise<unknown>[] = [];
   for (let k = 1; k < size; k++) {
     const to = (rank + k) % size;
     const from = (rank - k + size) % size;

@@ -19,7 +19,7 @@ export async function scatterBinomial(ch: CollectiveChannel, payloads: readonly 
     while (mask < size && !(relative & mask)) mask <<= 1;
     for (const [slot, p] of unpack(await ch.recv((relative - mask + root) % size))) held.set(slot, p);
   }
-  const sends: Promise<void>[] = [];
+  const sends: Promise<unknown>[] = [];
   for (mask >>= 1; mask > 0; mask >>= 1) {
     const child = relative + mask;
     if (child >= size) continue;

@@ -68,8 +68,9 @@ export class CollectiveMismatchError extends MpiError {
   readonly rank: number;
   /** The peer whose call differs. */
   readonly peer: number;
-  /** This rank's call and the peer's, rendered. */
+  /** This rank's call, rendered: `bcast(root 0, 1000 float64)`. */
   readonly mine: string;
+  /** The peer's call, rendered. */
   readonly theirs: string;
 
   constructor(fields: { rank: number; peer: number; mine: string; theirs: string; reason: string; seq: number }) {

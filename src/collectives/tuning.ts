@@ -29,14 +29,55 @@ import { InvalidArgumentError, type ConfigurationError } from '../errors.js';
 
 /** Algorithms by collective. The numbers travel in collective messages. */
 export const Algorithms = {
-  bcast: { binomial: 1, scatter_allgather: 2 },
-  allreduce: { recursive_doubling: 1, rabenseifner: 2, ring: 3 },
-  reduce: { binomial: 1, reduce_scatter_gather: 2 },
-  allgather: { recursive_doubling: 1, bruck: 2, ring: 3 },
-  reduceScatter: { recursive_halving: 1, pairwise: 2 },
-  alltoall: { pairwise: 1, bruck: 2 },
+  /** bcast's algorithms. */
+  bcast: {
+    /** Binomial tree (MPICH). */
+    binomial: 1,
+    /** Scatter, then ring allgather (van de Geijn; Thakur et al. 2005, §4.1). */
+    scatter_allgather: 2,
+  },
+  /** allreduce's algorithms. */
+  allreduce: {
+    /** Recursive doubling: log2(p) exchanges of the whole vector. */
+    recursive_doubling: 1,
+    /** Reduce-scatter by recursive halving, then allgather by recursive doubling (Rabenseifner 2004). */
+    rabenseifner: 2,
+    /** Ring reduce-scatter then ring allgather, pipelined in segments (Patarasuk & Yuan 2009). */
+    ring: 3,
+  },
+  /** reduce's algorithms. */
+  reduce: {
+    /** Binomial tree. */
+    binomial: 1,
+    /** Reduce-scatter, then gather to the root (Rabenseifner). */
+    reduce_scatter_gather: 2,
+  },
+  /** allgather's algorithms. */
+  allgather: {
+    /** Recursive doubling (a power-of-two number of ranks). */
+    recursive_doubling: 1,
+    /** Bruck et al. (1997): log2(p) steps for any number of ranks. */
+    bruck: 2,
+    /** Ring: p - 1 steps, each rank's block once around. */
+    ring: 3,
+  },
+  /** reduceScatter's algorithms. */
+  reduceScatter: {
+    /** Recursive halving (commutative ops). */
+    recursive_halving: 1,
+    /** Pairwise exchange: p - 1 steps. */
+    pairwise: 2,
+  },
+  /** alltoall's algorithms. */
+  alltoall: {
+    /** Pairwise exchange: p - 1 steps. */
+    pairwise: 1,
+    /** Bruck et al. (1997), for tiny blocks. */
+    bruck: 2,
+  },
 } as const;
 
+/** The name of one of collective `C`'s algorithms, e.g. `'ring'` for allreduce (per-call `algorithm` option). */
 export type AlgorithmName<C extends keyof typeof Algorithms> = keyof (typeof Algorithms)[C] & string;
 
 /** Thresholds of the selection table (bytes). */

@@ -19,6 +19,7 @@ import { AbortedError, InvalidArgumentError, PeerFailedError, ProtocolError, Tim
 import type { CollSignature, Envelope, Payload, Transport, TransportHandler } from '../transport/transport.js';
 import { ANY, MatchQueue } from './match-queue.js';
 import type { EncodedPayload } from './payload.js';
+import { flowId, MessageCounter, recorder } from '../trace.js';
 
 /** Matches a message from any source (`MPI_ANY_SOURCE`). */
 export const ANY_SOURCE = ANY;
@@ -32,6 +33,8 @@ export interface Incoming {
   source: number;
   envelope: Envelope;
   payload: Payload;
+  /** The message's flow id, while tracing (trace.ts). */
+  flow?: string;
 }
 
 /** A received message before decoding: its payload bytes are here. */
@@ -139,6 +142,9 @@ export class Engine implements TransportHandler {
   readonly #listeners = new Map<number, (message: Received) => void>();
   /** Unexpected payload bytes and messages held, by source. */
   readonly #held = new Map<number, { bytes: number; messages: number }>();
+  /** Messages sent to and arrived from each peer, while tracing (for flow ids). */
+  readonly #sent = recorder && new MessageCounter();
+  readonly #arrived = recorder && new MessageCounter();
 
   /** `budget` defaults to the configuration's (`TSMPI_UNEXPECTED_BYTES`, `TSMPI_UNEXPECTED_MESSAGES`). */
   constructor(transport: Transport, budget: UnexpectedBudget = { bytes: config.unexpectedBytes, messages: config.unexpectedMessages }) {
@@ -169,6 +175,7 @@ export class Engine implements TransportHandler {
    */
   message(source: number, envelope: Envelope, payload: Payload): void {
     const incoming: Incoming = { source, envelope, payload };
+    if (this.#arrived !== undefined) incoming.flow = flowId(source, this.rank, this.#arrived.next(source));
     const listener = this.#listeners.get(envelope.context);
     if (listener !== undefined) {
       const ready = complete(incoming); // control messages are small: eager, delivered at once
@@ -269,20 +276,24 @@ export class Engine implements TransportHandler {
   /**
    * Sends an encoded payload to transport rank `dest` (not PROC_NULL);
    * self-sends are delivered locally. `coll` marks a collective message.
+   * Resolves to the message's flow id while tracing.
    */
-  async send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<void> {
+  async send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<string | undefined> {
     const envelope: Envelope = { context, tag, kind: payload.kind, datatype: payload.datatype, count: payload.count, coll };
     if (dest === this.rank) {
       const copy: Payload = payload.bytes.slice();
+      const flow = this.#sent && flowId(this.rank, dest, this.#sent.next(dest));
       queueMicrotask(() => this.message(dest, envelope, copy));
-      return;
+      return flow;
     }
     if (this.#failed.has(dest)) throw this.#failure(dest, 'send');
     const limit = this.transport.maxMessageBytesOf(dest);
     if (payload.bytes.byteLength > limit) {
       throw new InvalidArgumentError('data', `${payload.bytes.byteLength} bytes: rank ${dest} accepts messages of at most ${limit} bytes (its TSMPI_MAX_MESSAGE_BYTES)`);
     }
+    const flow = this.#sent && flowId(this.rank, dest, this.#sent.next(dest));
     await this.transport.send(dest, envelope, payload.bytes);
+    return flow;
   }
 
   /** The oldest queued message `(context, source, tag)` accepts, removed when `remove`. */

@@ -295,7 +295,7 @@ export class GrpcTransport implements Link, Peers {
   }
 
   #report(peer: string, reason: string, unauthenticated = false): void {
-    debug('transport', `security: refused ${peer}: ${reason}`);
+    debug('transport', `security: refused ${peer}: ${reason}`, 'refused', { peer, reason });
     this.#options.onSecurityEvent(peer, reason, unauthenticated);
   }
 
@@ -351,7 +351,7 @@ export class GrpcTransport implements Link, Peers {
       });
       call.on('close', () => this.#serverCalls.delete(call));
       call.sendMetadata(new grpc.Metadata()); // tells the dialler the stream is accepted
-      debug('transport', `rank ${peer} attached from ${peerAddress}`);
+      debug('transport', `rank ${peer} attached from ${peerAddress}`, 'attached', { peer, address: peerAddress });
       link.open(call);
       // Open our own receiving stream to the peer, if we have not yet.
       this.#dial(peer);
@@ -431,7 +431,7 @@ export class GrpcTransport implements Link, Peers {
         this.#report(where, reason);
         this.#lost(peer, reason, new AuthenticationError(where, reason, { cause: error }));
       } else {
-        debug('transport', `connection to rank ${peer} at ${where} failed: ${error.details || error.message}`);
+        debug('transport', `connection to rank ${peer} at ${where} failed: ${error.details || error.message}`, 'dial-failed', { peer, address: where });
         if (connected) this.#lost(peer, connectionFailure(error), error);
         else unreachable('cannot connect to it', error);
       }
@@ -441,7 +441,7 @@ export class GrpcTransport implements Link, Peers {
       if (!this.#closing && !this.#failures.has(peer)) this.#handler?.peerFinished(peer);
     });
     call.write(encodeHello({ jobId: this.#options.jobId, rank: this.rank, destRank: peer }));
-    debug('transport', `dialled rank ${peer} at ${where}`);
+    debug('transport', `dialled rank ${peer} at ${where}`, 'dialled', { peer, address: where });
   }
 
   /** A whole message from `peer`, by rendezvous phase. Throws on a protocol violation. */
@@ -471,7 +471,7 @@ export class GrpcTransport implements Link, Peers {
         ? cause
         : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause });
     this.#failures.set(peer, error);
-    debug('transport', `lost rank ${peer}: ${reason}`);
+    debug('transport', `lost rank ${peer}: ${reason}`, 'lost', { peer, reason });
     this.#outLink(peer).fail(error);
     this.#handler?.peerFailed(
       peer,

@@ -514,7 +514,7 @@ export class ShmLink implements Link {
     if (this.#closing || this.#failures.has(peer)) return;
     const error = new PeerFailedError({ rank: peer, host: this.#options.hostOf(peer), op: 'link', reason }, { cause });
     this.#failures.set(peer, error);
-    debug('transport', `lost rank ${peer} (shared memory): ${reason}`);
+    debug('transport', `lost rank ${peer} (shared memory): ${reason}`, 'lost', { peer, reason, path: 'shared memory' });
     const writer = this.#writers.get(peer);
     if (writer !== undefined) {
       writer.failure = error;

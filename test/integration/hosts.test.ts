@@ -2,7 +2,8 @@
 // ssh and Slurm launch, mapping, address choice, and every cross-host fault,
 // each ending with a non-zero exit that names rank and host, and no process
 // of the job left on any host.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,51 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/tsmpirun: host 10\.77\.0\.9: cannot start its agent with ssh \(exit status 255\): .*10\.77\.0\.9.*; its rank 1 is gone/);
     expect(await eventually(() => leftovers().length === 0, 5000, 200), leftovers().join('\n')).toBe(true);
+  });
+
+  it('--trace merges the spans of ranks on 3 hosts: a process per host, every rank, every send matched by its receive, a clock offset per rank', async () => {
+    const file = path.join(os.tmpdir(), `tsmpi-hosts-trace-${process.pid}.json`);
+    try {
+      const r = await run([...SIX, '--trace', file, 'test/programs/traced.ts']);
+      expect(r.code, r.stderr).toBe(0);
+      const trace = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: Array<{ ph: string; name: string; pid: number; tid: number; id?: string; ts: number; args?: { name?: string } }>; otherData: { problems: string[]; clockOffsets: Record<string, unknown> } };
+      expect(trace.otherData.problems).toEqual([]);
+      expect(Object.keys(trace.otherData.clockOffsets)).toHaveLength(6);
+      const hostsNamed = trace.traceEvents.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => e.args?.name);
+      expect(hostsNamed).toEqual(['tsmpirun', 'h1', 'h2', 'h3']);
+      for (let rank = 0; rank < 6; rank++) {
+        const mine = trace.traceEvents.filter((e) => e.ph === 'X' && e.pid !== 0 && Math.floor(e.tid / 1000) === rank);
+        expect(new Set(mine.map((e) => e.pid)), `rank ${rank}`).toEqual(new Set([Math.floor(rank / 2) + 1]));
+        expect(mine.map((e) => e.name)).toEqual(expect.arrayContaining(['start and init', 'allreduce', 'bcast', 'barrier']));
+      }
+      const ends = new Set(trace.traceEvents.filter((e) => e.ph === 'f').map((e) => e.id));
+      const starts = trace.traceEvents.filter((e) => e.ph === 's');
+      expect(starts).toHaveLength(8);
+      for (const s of starts) expect(ends.has(s.id), s.id).toBe(true);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('doctor checks every host through ssh (agent, same tsmpi, Node, clock skew, addresses) and names an unreachable one and a missing install', async () => {
+    const env = { ...cluster.env, TSMPI_RSH: `${cluster.env.TSMPI_RSH} -o ConnectTimeout=2` };
+    type Row = { where: string; check: string; status: string; result: string; fix?: string };
+    const rowsOf = (r: RunResult): Row[] => (JSON.parse(r.stdout) as { rows: Row[] }).rows;
+    const r = await run(['doctor', '--json', '-H', 'h1:1,h2:1,10.77.0.9:1', 'examples/hello.ts'], { env });
+    expect(r.code).toBe(1);
+    const rows = rowsOf(r);
+    for (const host of ['h1', 'h2']) {
+      const mine = rows.filter((row) => row.where === host);
+      expect(mine.map((row) => `${row.check}: ${row.status}`)).toEqual(['reachable: ok', 'agent through ssh: ok', 'tsmpi: ok', 'Node.js: ok', 'clock skew: ok', 'addresses: ok', 'reductions: ok']);
+      expect(mine.find((row) => row.check === 'addresses')?.result).toMatch(/^its ranks would advertise 10\.77\.0\.\d/);
+    }
+    expect(rows.filter((row) => row.where === '10.77.0.9')).toEqual([expect.objectContaining({ check: 'reachable', status: 'FAIL' })]);
+    const table = await run(['doctor', '-H', 'h1:1,h2:1', 'examples/hello.ts'], { env });
+    expect(table.code, table.stdout).toBe(0);
+    expect(table.stdout.trimEnd().split('\n').at(-1)).toBe('tsmpirun doctor: ready');
+    const elsewhere = await run(['doctor', '--json', '--prefix', '/opt/no-tsmpi', '-H', 'h1:1'], { env });
+    expect(elsewhere.code).toBe(1);
+    expect(rowsOf(elsewhere).find((row) => row.where === 'h1' && row.check === 'agent through ssh')).toMatchObject({ status: 'FAIL', fix: expect.stringContaining('install tsmpi') as unknown });
   });
 
   it("gives the table of a peer's tried addresses, within the connect timeout, when none can be reached", async () => {

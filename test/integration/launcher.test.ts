@@ -78,13 +78,13 @@ describe('tsmpirun', () => {
     expect(r.stderr).toMatch(/rank 1 \(pid \d+, host \S+\) exited with code 7/);
   });
 
-  it('prefixes lines with --tag-output and never interleaves inside a line', async () => {
+  it('prefixes lines with --tag-output as [rank@host] and never interleaves inside a line', async () => {
     const r = await tsmpirun(['-n', '3', '--tag-output', 'test/programs/lines.ts']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter(Boolean);
     expect(lines).toHaveLength(600);
     for (const line of lines) {
-      const m = /^\[(\d)\] L(\d):(\d+):(\d+)$/.exec(line);
+      const m = new RegExp(`^\\[(\\d)@${os.hostname()}\\] L(\\d):(\\d+):(\\d+)$`).exec(line);
       expect(m, line.slice(0, 40)).not.toBeNull();
       const [, tag, rank, , body] = m as RegExpExecArray;
       expect(rank).toBe(tag);

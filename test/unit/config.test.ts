@@ -17,7 +17,7 @@ describe('TSMPI_* settings', () => {
       'TSMPI_NATIVE_ISA=avx3: expected one of avx512, avx512-zmm, avx2, sse2, neon, scalar',
       'TSMPI_CHUNK_BYTES=12k: expected an integer >= 1024',
       'TSMPI_FLOW_CONTROL_WINDOW=100: expected an integer from 65535 to 2147483647',
-      'TSMPI_DEBUG=transport,wires: expected a comma-separated list of transport, wireup, collective, all',
+      'TSMPI_DEBUG=transport,wires: expected a comma-separated list of transport, wireup, collective, p2p, all',
       'TSMPI_SEGMENT_BYTES=-1: expected an integer >= 1024',
       'TSMPI_BCAST_ALGORITHM=tree: expected one of binomial, scatter_allgather',
     ]);
