@@ -1,6 +1,7 @@
 // The tsmpi side of the OSU-style suite, run as an SPMD job:
 //   npx tsmpirun -n 2 bench/osu.ts p2p [--quick]
 //   npx tsmpirun -n 4 bench/osu.ts collectives [--quick]
+// --sizes=8,65536 and --collectives=allreduce,bcast keep only those (bench/observe.ts).
 // Rank 0 prints one JSON row per line (see bench/common.ts).
 import { finalize, init, MAX, SUM, type Communicator } from 'tsmpi';
 import { BANDWIDTH_SIZES, COLLECTIVE_SIZES, COLLECTIVES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
@@ -8,13 +9,17 @@ import { BANDWIDTH_SIZES, COLLECTIVE_SIZES, COLLECTIVES, iterations, LATENCY_SIZ
 const world = await init();
 const what = process.argv[2] ?? 'p2p';
 const quick = process.argv.includes('--quick');
+const only = (name: string): string[] | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
+const onlySizes = only('sizes')?.map(Number);
+const sizes = (all: readonly number[]): readonly number[] => (onlySizes === undefined ? all : all.filter((b) => onlySizes.includes(b)));
+const onlyCollectives = only('collectives');
 const emit = (row: Omit<Row, 'stack' | 'np'>): void => {
   if (world.rank === 0) console.log(JSON.stringify({ stack: 'tsmpi', np: world.size, ...row }));
 };
 const now = (): number => Number(process.hrtime.bigint()) / 1e3; // microseconds
 
 async function latency(c: Communicator): Promise<void> {
-  for (const bytes of quick ? QUICK.latency : LATENCY_SIZES) {
+  for (const bytes of sizes(quick ? QUICK.latency : LATENCY_SIZES)) {
     const buf = new Uint8Array(bytes);
     const rbuf = new Uint8Array(bytes); // received into, as osu_latency does
     const { warmup, timed } = iterations(bytes, quick);
@@ -36,7 +41,7 @@ async function latency(c: Communicator): Promise<void> {
 }
 
 async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void> {
-  for (const bytes of quick ? QUICK.bandwidth : BANDWIDTH_SIZES) {
+  for (const bytes of sizes(quick ? QUICK.bandwidth : BANDWIDTH_SIZES)) {
     const buf = new Uint8Array(bytes);
     const rbuf = new Uint8Array(bytes); // every receive of the window lands here, as in osu_bw
     const w = window(bytes);
@@ -61,8 +66,8 @@ async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void>
 
 async function collectives(c: Communicator): Promise<void> {
   const p = c.size;
-  for (const name of COLLECTIVES) {
-    for (const bytes of quick ? QUICK.collective : COLLECTIVE_SIZES) {
+  for (const name of COLLECTIVES.filter((c) => onlyCollectives === undefined || onlyCollectives.includes(c))) {
+    for (const bytes of sizes(quick ? QUICK.collective : COLLECTIVE_SIZES)) {
       // `bytes` is one rank's data; float32 elements, a multiple of p where the collective cuts blocks.
       const n = Math.max(p, Math.floor(bytes / 4 / p) * p);
       const data = new Float32Array(n).fill(c.rank + 1);
