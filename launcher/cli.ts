@@ -5,7 +5,7 @@
  *   tsmpirun -n 4 [options] program [args...]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -168,14 +168,19 @@ function srunLauncher(): AgentLauncher {
   });
 }
 
-/** `tsmpirun doctor [options] [program]`: the pre-flight table (doctor.ts). */
-async function runDoctor(argv: { H?: string | string[] | undefined; hostfile?: string | undefined; n?: number | undefined; 'launch-agent'?: string | undefined; prefix?: string | undefined; 'if-include'?: string | undefined; 'if-exclude'?: string | undefined; json: boolean }, rest: string[]): Promise<number> {
+/** The `--if-include`/`--if-exclude` filter, or `undefined` (after saying why) when it is malformed. */
+function networkFilter(argv: { 'if-include'?: string | undefined; 'if-exclude'?: string | undefined }): InterfaceFilter | undefined {
   const network: InterfaceFilter = { include: list(argv['if-include']), exclude: list(argv['if-exclude']) };
   const malformed = checkFilter(network);
-  if (malformed !== undefined) {
-    process.stderr.write(`tsmpirun: --if-include/--if-exclude: ${malformed}\n`);
-    return 2;
-  }
+  if (malformed === undefined) return network;
+  process.stderr.write(`tsmpirun: --if-include/--if-exclude: ${malformed}\n`);
+  return undefined;
+}
+
+/** `tsmpirun doctor [options] [program]`: the pre-flight table (doctor.ts). */
+async function runDoctor(argv: { H?: string | string[] | undefined; hostfile?: string | undefined; n?: number | undefined; 'launch-agent'?: string | undefined; prefix?: string | undefined; 'if-include'?: string | undefined; 'if-exclude'?: string | undefined; json: boolean }, rest: string[]): Promise<number> {
+  const network = networkFilter(argv);
+  if (network === undefined) return 2;
   let hosts;
   try {
     hosts = chooseHosts(argv.H === undefined ? undefined : ([] as string[]).concat(argv.H), argv.hostfile, argv.n);
@@ -278,6 +283,15 @@ async function main(): Promise<number> {
       `tsmpirun: warning: ${rest[late]} ${rest[late + 1]} comes after the program, so it is passed to the program and 1 rank starts; put tsmpirun's options first: tsmpirun ${rest[late]} ${rest[late + 1]} ${program} ...\n`,
     );
   }
+  if (argv.trace !== undefined) {
+    // Written at the end of the job: a folder that cannot take it is said before the job runs.
+    try {
+      accessSync(path.dirname(path.resolve(argv.trace)), fsConstants.W_OK);
+    } catch (error) {
+      process.stderr.write(`tsmpirun: --trace ${argv.trace}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})\n`);
+      return 2;
+    }
+  }
   const outputDir = argv['output-filename'];
   if (outputDir !== undefined) {
     try {
@@ -294,12 +308,8 @@ async function main(): Promise<number> {
     for (const problem of problems) process.stderr.write(`tsmpirun: ${problem.message}\n`);
     return 2;
   }
-  const network: InterfaceFilter = { include: list(argv['if-include']), exclude: list(argv['if-exclude']) };
-  const malformed = checkFilter(network);
-  if (malformed !== undefined) {
-    process.stderr.write(`tsmpirun: --if-include/--if-exclude: ${malformed}\n`);
-    return 2;
-  }
+  const network = networkFilter(argv);
+  if (network === undefined) return 2;
   let map;
   let launcher: AgentLauncher;
   try {

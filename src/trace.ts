@@ -100,13 +100,6 @@ export class MessageCounter {
   }
 }
 
-/** What a rank hands the launcher: its events in its clock, and what it dropped. */
-export interface RankTrace {
-  rank: number;
-  events: TraceEvent[];
-  dropped: number;
-}
-
 /** Samples of the offset between this rank's clock and the launcher's (µs): the one of least round trip wins. */
 export class ClockOffset {
   #best: { rtt: number; offset: number } | undefined;

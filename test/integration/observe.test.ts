@@ -76,6 +76,13 @@ describe('tsmpirun --trace', () => {
     },
   );
 
+  it('refuses, before the job starts, a trace file in a folder it cannot write', async () => {
+    const r = await tsmpirun(['-n', '2', '--trace', path.join(dir, 'no', 'such', 'trace.json'), 'examples/hello.ts']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^tsmpirun: --trace \S+trace\.json: cannot write there \(ENOENT\)$/m);
+    expect(r.stdout).toBe('');
+  });
+
   it('names, in the trace and on stderr, a rank whose trace is missing because it died', async () => {
     const file = path.join(dir, 'trace-crash.json');
     const r = await tsmpirun(['-n', '3', '--trace', file, 'test/programs/crash.ts'], { limitMs: 60_000 });
