@@ -9,7 +9,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { FatalReport } from '../src/runtime.js';
 import { agentMessages } from '../src/transport/wire.js';
 import type { AgentBootstrap, AgentInput, AgentOutput, AgentStart } from './agent-protocol.js';
-import { STDOUT } from './agent-protocol.js';
+import { STDERR, STDOUT } from './agent-protocol.js';
 import type { AgentConnection } from './agent-server.js';
 import { MessageChannel } from './channel.js';
 import { makeShmDir, removeShm } from '../src/transport/shm-cleanup.js';
@@ -200,6 +200,8 @@ export class AgentHost implements Host {
     this.#events = events;
     this.#output = output;
     for (const r of start.ranks) this.#live.add(r.rank);
+    // --output-filename: every rank gets its files, as on the launcher's host, even one that prints nothing.
+    if (output.outputDir !== undefined) for (const r of start.ranks) for (const which of [STDOUT, STDERR]) this.#stream(r.rank, which);
     this.#child = spawn(launch.command, launch.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const child = this.#child;
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -178,6 +178,20 @@ describe.skipIf(unavailable !== undefined)('jobs across hosts', () => {
     }
   });
 
+  it('--output-filename and --tag-output work for ranks on other hosts: a file per rank and stream, [rank@host] on every line', async () => {
+    const out = path.join(os.tmpdir(), `tsmpi-hosts-out-${process.pid}`);
+    try {
+      const r = await run(['-H', 'h1:1,h2:1', '--tag-output', '--output-filename', out, 'sh', '-c', 'echo "out of $TSMPI_COMM_WORLD_RANK"; [ $TSMPI_COMM_WORLD_RANK = 1 ] && echo "err of 1" >&2; true']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['[0@h1] out of 0', '[1@h2] out of 1']);
+      for (const rank of [0, 1]) expect(readFileSync(path.join(out, '1', `rank.${rank}`, 'stdout'), 'utf8')).toBe(`out of ${rank}\n`);
+      expect(readFileSync(path.join(out, '1', 'rank.0', 'stderr'), 'utf8')).toBe('');
+      expect(readFileSync(path.join(out, '1', 'rank.1', 'stderr'), 'utf8')).toBe('err of 1\n');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('doctor checks every host through ssh (agent, same tsmpi, Node, clock skew, addresses) and names an unreachable one and a missing install', async () => {
     const env = { ...cluster.env, TSMPI_RSH: `${cluster.env.TSMPI_RSH} -o ConnectTimeout=2` };
     type Row = { where: string; check: string; status: string; result: string; fix?: string };
