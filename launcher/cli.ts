@@ -17,8 +17,6 @@ import { checkEnvironment } from '../src/environment.js';
 import { checkFilter, type InterfaceFilter } from '../src/transport/addresses.js';
 import type { AgentLauncher } from './hosts.js';
 import { runJob, TIMEOUT_EXIT_CODE } from './job.js';
-import { doctor, formatDoctor } from './doctor.js';
-import { formatInfo, runtimeInfo } from './info.js';
 import { mapRanks, parseHostList, PlanError, readHostfile, slurmHosts, type HostSpec, type JobMap } from './plan.js';
 
 const require = createRequire(import.meta.url);
@@ -191,6 +189,8 @@ async function runDoctor(argv: { H?: string | string[] | undefined; hostfile?: s
   }
   const slurm = hosts.source === 'slurm';
   const command = argv['launch-agent'] ?? config.rsh;
+  // Loaded only here: a job's launcher does not parse what it does not use.
+  const { doctor, formatDoctor } = await import('./doctor.js');
   const { rows, code } = await doctor({
     version: pkg.version,
     hosts: hosts.hosts,
@@ -263,6 +263,7 @@ async function main(): Promise<number> {
   if (argv['enable-recovery']) set('TSMPI_ENABLE_RECOVERY', '1', '--enable-recovery');
   if (argv.trace !== undefined) set('TSMPI_TRACE', '1', '--trace');
   if (argv.info) {
+    const { formatInfo, runtimeInfo } = await import('./info.js');
     const info = runtimeInfo(pkg.version, { ...process.env, ...env }, setBy);
     process.stdout.write(argv.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
     return 0;

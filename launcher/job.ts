@@ -28,7 +28,6 @@ import type { AgentStart } from './agent-protocol.js';
 import { compileProgram, type CompiledProgram } from './compile.js';
 import { AgentServer, type AgentConnection } from './agent-server.js';
 import { Coordinator } from './coordinator.js';
-import { writeTrace } from './trace.js';
 import { traceNow } from '../src/trace.js';
 import { seal } from './munge.js';
 import { AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
@@ -472,6 +471,7 @@ export async function runJob(plan: JobPlan): Promise<number> {
   if (plan.trace !== undefined && coordinator !== undefined) {
     const job = { version: plan.trace.version, program: plan.program, hosts: map.hosts.map((h) => h.name), ranks: map.ranks, startedAt, assembledAt: coordinator.assembledAt, endedAt: traceNow() };
     try {
+      const { writeTrace } = await import('./trace.js');
       const merged = await writeTrace(plan.trace.file, job, coordinator.traces);
       const spans = merged.traceEvents.filter((e) => e.ph === 'X').length;
       say(`trace of ${size} rank${size === 1 ? '' : 's'} (${spans} spans) written to ${plan.trace.file}: open it in https://ui.perfetto.dev or chrome://tracing`);

@@ -12,7 +12,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import os from 'node:os';
-import { config, DEBUG_AREAS } from './config.js';
+import { config, type DEBUG_AREAS } from './config.js';
 
 let rank = -1;
 let host = os.hostname();
@@ -49,17 +49,23 @@ export interface DebugEvent {
   [field: string]: unknown;
 }
 
-const channels = new Map<DebugArea, diagnosticsChannel.Channel>();
-for (const area of DEBUG_AREAS) if (area !== 'all') channels.set(area, diagnosticsChannel.channel(`tsmpi:${area}`));
+const channels = {
+  transport: diagnosticsChannel.channel('tsmpi:transport'),
+  wireup: diagnosticsChannel.channel('tsmpi:wireup'),
+  collective: diagnosticsChannel.channel('tsmpi:collective'),
+  p2p: diagnosticsChannel.channel('tsmpi:p2p'),
+} satisfies Record<DebugArea, diagnosticsChannel.Channel>;
 
-const printed = (area: DebugArea): boolean => config.debug.has(area) || config.debug.has('all');
+/** Whether `TSMPI_DEBUG` names any area (checked once: on the hot path, off must cost next to nothing). */
+const printing = config.debug.size > 0;
+const printed = (area: DebugArea): boolean => printing && (config.debug.has(area) || config.debug.has('all'));
 
 /**
  * True when someone wants events of `area` (printed, or subscribed to): the
  * caller builds an event only then.
  */
 export function debugging(area: DebugArea): boolean {
-  return printed(area) || (channels.get(area)?.hasSubscribers ?? false);
+  return printed(area) || channels[area].hasSubscribers;
 }
 
 /**
@@ -68,8 +74,8 @@ export function debugging(area: DebugArea): boolean {
  * `2026-12-02T03:45:34.123Z [rank@host] tsmpi:<area> <message>`.
  */
 export function debug(area: DebugArea, message: string, event = 'message', fields: Record<string, unknown> = {}): void {
-  const channel = channels.get(area);
+  const channel = channels[area];
   const time = Date.now();
-  if (channel?.hasSubscribers) channel.publish({ ...fields, area, event, time, rank, host, message } satisfies DebugEvent);
+  if (channel.hasSubscribers) channel.publish({ ...fields, area, event, time, rank, host, message } satisfies DebugEvent);
   if (printed(area)) process.stderr.write(`${new Date(time).toISOString()} ${prefix} tsmpi:${area} ${message}\n`);
 }
