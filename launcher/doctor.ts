@@ -21,10 +21,10 @@ import tls from 'node:tls';
 import Table from 'cli-table3';
 import { createCsr, generateKeyPair, JobCa } from '../src/security/pki.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import type { InterfaceFilter } from '../src/transport/addresses.js';
+import { tcpReach, type InterfaceFilter } from '../src/transport/addresses.js';
 import { compileProgram } from './compile.js';
 import { hostReport, type HostReport } from './doctor-host.js';
-import type { AgentLauncher } from './hosts.js';
+import { agentCommand, shellQuote, type AgentLauncher } from './hosts.js';
 import { isThisHost, type HostSpec } from './plan.js';
 import { programKind } from './ranks.js';
 
@@ -53,7 +53,6 @@ export interface DoctorOptions {
 const MIN_NODE = [20, 19];
 /** The certificates of a job tolerate this much clock skew between hosts (pki.ts). */
 const CERT_SKEW_MS = 5 * 60 * 1000;
-const quote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
 
 function nodeRow(where: string, version: string): DoctorRow {
   const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
@@ -116,7 +115,7 @@ async function programRows(program: string): Promise<DoctorRow[]> {
   const row = { where: 'this host', check: 'program' };
   const kind = programKind(program);
   if (kind === 'executable') {
-    const found = program.includes('/') ? existsSync(program) : spawnSync('sh', ['-c', `command -v ${quote(program)}`]).status === 0;
+    const found = program.includes('/') ? existsSync(program) : spawnSync('sh', ['-c', `command -v ${shellQuote(program)}`]).status === 0;
     return [found ? { ...row, status: 'ok', result: `${program}: found` } : { ...row, status: 'FAIL', result: `${program}: not found`, fix: `give the path of an existing program (from ${process.cwd()})` }];
   }
   if (!existsSync(program)) return [{ ...row, status: 'FAIL', result: `${program}: not found`, fix: `give the path of an existing program (from ${process.cwd()})` }];
@@ -188,18 +187,7 @@ async function reachable(o: DoctorOptions, host: string): Promise<DoctorRow> {
   } catch (error) {
     return { ...row, status: 'FAIL', result: `cannot resolve ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, fix: 'check the host name (DNS or /etc/hosts, or your ssh configuration)' };
   }
-  const why = await new Promise<string | undefined>((resolve) => {
-    const socket = net.connect({ host: address, port, timeout: 5000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(undefined);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve('no answer within 5 s');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
+  const why = await tcpReach(address, port, 5000);
   return why === undefined
     ? { ...row, status: 'ok', result: `ssh port ${address}:${port} answers` }
     : { ...row, status: 'FAIL', result: `${address}:${port}: ${why}`, fix: 'check that the host is up, and that sshd runs there and the network lets you reach it' };
@@ -211,10 +199,10 @@ async function remoteRows(o: DoctorOptions, host: string, needs: string[]): Prom
   if (rows[0]?.status === 'FAIL') return rows;
   const root = o.prefix ?? PACKAGE_ROOT.replace(/\/$/, '');
   const agent = path.join(root, 'dist', 'bin', 'agent.js');
-  const words = [process.execPath, agent, '--doctor', ...(o.network.include.length ? [`--if-include=${o.network.include.join(',')}`] : []), ...(o.network.exclude.length ? [`--if-exclude=${o.network.exclude.join(',')}`] : []), ...needs.map((n) => `--need=${n}`)];
-  const launch = o.launcher(host);
+  const flags = ['--doctor', ...(o.network.include.length ? [`--if-include=${o.network.include.join(',')}`] : []), ...(o.network.exclude.length ? [`--if-exclude=${o.network.exclude.join(',')}`] : []), ...needs.map((n) => `--need=${n}`)];
+  const { command, args } = agentCommand(o.launcher, host, root, flags);
   const sent = Date.now();
-  const r = await run(launch.command, [...launch.args, ...(launch.quote ? words.map(quote) : words)], 30_000);
+  const r = await run(command, args, 30_000);
   const received = Date.now();
   const report = (() => {
     try {
@@ -234,7 +222,7 @@ async function remoteRows(o: DoctorOptions, host: string, needs: string[]): Prom
       ? `install Node.js at ${process.execPath} on ${host} (the same path as here)`
       : noTsmpi
         ? `install tsmpi ${o.version} at ${root} on ${host}, or give --prefix`
-        : `make \`${launch.command} ${host}\` work without a prompt (keys, known_hosts, BatchMode)`;
+        : `make \`${command} ${host}\` work without a prompt (keys, known_hosts, BatchMode)`;
     rows.push({ where: host, check: `agent through ${o.via}`, status: 'FAIL', result: `exit status ${r.code ?? 'none'}: ${said || 'no output'}`, fix });
     return rows;
   }

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import path from 'node:path';
 import type { FatalReport } from '../src/runtime.js';
 import { agentMessages } from '../src/transport/wire.js';
 import type { AgentBootstrap, AgentInput, AgentOutput, AgentStart } from './agent-protocol.js';
@@ -146,6 +147,22 @@ export class LocalHost implements Host {
  * hello and connects back over TLS (`socket`: munged's, when not the default).
  */
 export type AgentLauncher = (host: string) => { command: string; args: string[]; quote: boolean; seal?: { socket?: string | undefined } };
+
+/** `word` quoted for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The command that starts the agent of `host` through `launcher`:
+ * `node <root>/dist/bin/agent.js ...flags` (quoted for the other side's
+ * shell when the launcher asks), after the launcher's own words.
+ */
+export function agentCommand(launcher: AgentLauncher, host: string, root: string, flags: readonly string[]): { command: string; args: string[] } {
+  const launch = launcher(host);
+  const words = [process.execPath, path.join(root, 'dist', 'bin', 'agent.js'), ...flags];
+  return { command: launch.command, args: [...launch.args, ...(launch.quote ? words.map(shellQuote) : words)] };
+}
 
 /** Timing of the launcher <-> agent heartbeats. */
 export interface Heartbeats {

@@ -30,7 +30,7 @@ import { AgentServer, type AgentConnection } from './agent-server.js';
 import { Coordinator } from './coordinator.js';
 import { traceNow } from '../src/trace.js';
 import { seal } from './munge.js';
-import { AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
+import { agentCommand, AgentHost, LocalHost, type AgentLauncher, type Host, type HostEvents, type OutputOptions } from './hosts.js';
 import { BETWEEN_HOSTS, pathBetweenRanksOf } from './paths.js';
 import { formatMap, isThisHost, type JobMap } from './plan.js';
 import { programKind, type ProgramSpec } from './ranks.js';
@@ -360,11 +360,10 @@ export async function runJob(plan: JobPlan): Promise<number> {
       heartbeatMs: plan.heartbeats.intervalMs,
       silenceMs: plan.heartbeats.timeoutMs,
     };
-    const launch = plan.launcher(spec.name);
-    const agent = [process.execPath, path.join(remoteRoot, 'dist', 'bin', 'agent.js'), ...(launch.seal ? ['--sealed', ...(launch.seal.socket ? [`--munge-socket=${launch.seal.socket}`] : [])] : [])];
-    const remote = launch.quote ? agent.map((word) => `'${word.replaceAll("'", "'\\''")}'`) : agent;
-    const secure = launch.seal === undefined ? undefined : sealedChannel(agentServer.promise, launch.seal.socket);
-    hosts.push(new AgentHost({ command: launch.command, args: [...launch.args, ...remote] }, start, plan.heartbeats, output, events, secure));
+    const { seal } = plan.launcher(spec.name);
+    const flags = seal ? ['--sealed', ...(seal.socket ? [`--munge-socket=${seal.socket}`] : [])] : [];
+    const secure = seal === undefined ? undefined : sealedChannel(agentServer.promise, seal.socket);
+    hosts.push(new AgentHost(agentCommand(plan.launcher, spec.name, remoteRoot, flags), start, plan.heartbeats, output, events, secure));
   }
 
   // Rank 0's standard input, wherever rank 0 runs.

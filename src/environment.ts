@@ -1,6 +1,7 @@
 /**
  * Every `TSMPI_*` setting checked at once: by `init()` for this process, and
  * by `tsmpirun` for the environment it gives the ranks, before any starts.
+ * The settings are the names their readers ask for (`SettingsReader.values`).
  */
 import { loadConfig, SettingsReader, configProblems } from './config.js';
 import { loadTuning, tuningProblems } from './collectives/tuning.js';
@@ -11,22 +12,20 @@ const LAUNCHER_VARIABLES = /^TSMPI_(BOOTSTRAP_FD|COMM_WORLD_\w+)$/;
 
 /**
  * What is malformed in `env`'s settings, the `TSMPI_*` names in it that are
- * no setting at all (typos), and every setting's name. (The names are those
- * the settings' readers ask for.)
+ * no setting at all (typos), and every setting's name.
  */
 export function checkEnvironment(env: NodeJS.ProcessEnv): { problems: ConfigurationError[]; unknown: string[]; settings: string[] } {
-  const known = new Set<string>();
-  const recording = new Proxy(env, {
-    get(target, name) {
-      if (typeof name === 'string') known.add(name);
-      return Reflect.get(target, name) as unknown;
-    },
-  });
-  const reader = new SettingsReader(recording);
+  const reader = readSettings(env);
+  const unknown = Object.keys(env).filter((name) => name.startsWith('TSMPI_') && !reader.values.has(name) && !LAUNCHER_VARIABLES.test(name));
+  return { problems: reader.problems, unknown, settings: [...reader.values.keys()] };
+}
+
+/** Every setting of `env`, read as the runtime reads them. */
+function readSettings(env: NodeJS.ProcessEnv): SettingsReader {
+  const reader = new SettingsReader(env);
   loadConfig(reader);
   loadTuning(reader);
-  const unknown = Object.keys(env).filter((name) => name.startsWith('TSMPI_') && !known.has(name) && !LAUNCHER_VARIABLES.test(name));
-  return { problems: reader.problems, unknown, settings: [...known] };
+  return reader;
 }
 
 /** One setting, for `tsmpirun --info`. */
@@ -44,9 +43,7 @@ export interface SettingValue {
  * that did.
  */
 export function describeSettings(env: NodeJS.ProcessEnv, setBy: Readonly<Record<string, string>> = {}): SettingValue[] {
-  const reader = new SettingsReader(env);
-  loadConfig(reader);
-  loadTuning(reader);
+  const reader = readSettings(env);
   const malformed = new Set(reader.problems.map((p) => p.variable));
   return [...reader.values]
     .map(([name, value]) => ({

@@ -20,6 +20,10 @@ export function begin(area: 'p2p' | 'collective'): Started | undefined {
   return { lane: recorder?.lane() ?? -1, start: traceNow() };
 }
 
+/** An operation's error, as events carry it: `TimeoutError: recv timed out …`. */
+const failure = (error: unknown): string | undefined => (error === undefined ? undefined : error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Milliseconds since `started`, as the debug lines print them. */
 const ms = (started: Started): string => ((traceNow() - started.start) / 1000).toFixed(3);
 
 /** What a p2p operation did: its peer (rank in `comm`), tag and bytes. */
@@ -32,11 +36,12 @@ export interface P2pFields {
 
 /** Ends a `send`, `recv` or `probe`; `flow`: the message's flow id; `error`: why it failed. */
 export function endP2p(started: Started, op: 'send' | 'recv' | 'probe', fields: P2pFields, flow: string | undefined, error?: unknown): void {
-  const failed = error === undefined ? undefined : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const failed = failure(error);
   if (debugging('p2p')) {
     const where = op === 'send' ? `to rank ${fields.peer}` : fields.peer < 0 ? 'from any source' : `from rank ${fields.peer}`;
     const what = `${op} ${where}, tag ${fields.tag < 0 ? 'any' : fields.tag}, ${fields.bytes} bytes, on ${fields.comm}`;
-    debug('p2p', failed ? `${what} failed after ${ms(started)} ms: ${failed}` : `${what}: ${ms(started)} ms`, `${op}-end`, { ...fields, ms: Number(ms(started)), error: failed });
+    const took = ms(started);
+    debug('p2p', failed ? `${what} failed after ${took} ms: ${failed}` : `${what}: ${took} ms`, `${op}-end`, { ...fields, ms: Number(took), error: failed });
   }
   if (recorder === undefined) return;
   const args: Record<string, unknown> = { ...fields, ...(failed ? { error: failed } : {}) };
@@ -64,10 +69,11 @@ export function beginCollective(describe: () => CollectiveFields): void {
 
 /** Ends a collective call. */
 export function endCollective(started: Started, name: string, fields: CollectiveFields, error?: unknown): void {
-  const failed = error === undefined ? undefined : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const failed = failure(error);
   if (debugging('collective')) {
     const what = `${fields.call} #${fields.seq} on ${fields.comm}`;
-    debug('collective', failed ? `${what} failed after ${ms(started)} ms: ${failed}` : `${what} ends: ${ms(started)} ms`, 'collective-end', { ...fields, ms: Number(ms(started)), error: failed });
+    const took = ms(started);
+    debug('collective', failed ? `${what} failed after ${took} ms: ${failed}` : `${what} ends: ${took} ms`, 'collective-end', { ...fields, ms: Number(took), error: failed });
   }
   if (recorder === undefined) return;
   const args: Record<string, unknown> = { ...fields, ...(failed ? { error: failed } : {}) };

@@ -13,6 +13,36 @@ import net from 'node:net';
 import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 
+/** System error codes of a failed connection, in plain words. */
+export const SOCKET_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+};
+
+/**
+ * Opens a plain TCP connection to `host:port` and closes it at once:
+ * resolves to `undefined` when it connects within `timeoutMs` (ms), else to
+ * why not, in plain words. Never rejects.
+ */
+export function tcpReach(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(`no answer within ${timeoutMs} ms`);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(SOCKET_ERRORS[error.code ?? ''] ?? error.code ?? error.message));
+  });
+}
+
 /** `--if-include` / `--if-exclude`: CIDRs (`10.0.0.0/8`) or interface names (`eth0`). */
 export interface InterfaceFilter {
   include: readonly string[];

@@ -30,7 +30,6 @@
  * reach; the serving side checks the client's certificate is of this job and
  * that its Hello agrees with it. Refusals are reported through `onSecurityEvent`.
  */
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { config } from '../config.js';
 import { AuthenticationError, PeerFailedError, ProtocolError, TransportError } from '../errors.js';
@@ -41,7 +40,7 @@ import { channelCredentials, mutualTlsServerCredentials, type TlsMaterial } from
 import type { Peers } from '../p2p/rendezvous.js';
 import { decodeDue, frameProblem } from './frame-check.js';
 import type { Frame, FrameHandler, Link } from './transport.js';
-import { dialOrder, grpcTarget, hostOf } from './addresses.js';
+import { dialOrder, grpcTarget, hostOf, SOCKET_ERRORS, tcpReach } from './addresses.js';
 import { GuardedListener } from './listener.js';
 import { ATTACH_PATH, decodeHello, encodeEnvelope, encodeHello, passThrough, rankServiceDefinition, Rendezvous, type WireEnvelope } from './wire.js';
 
@@ -588,34 +587,13 @@ export class GrpcTransport implements Link, Peers {
  */
 async function probe(endpoints: readonly string[], timeoutMs: number): Promise<string> {
   const results = await Promise.all(
-    endpoints.map(
-      (endpoint) =>
-        new Promise<string>((resolve) => {
-          const socket = net.connect({ host: hostOf(endpoint), port: Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)) });
-          socket.setTimeout(timeoutMs, () => {
-            socket.destroy();
-            resolve(`no answer within ${timeoutMs} ms`);
-          });
-          socket.once('connect', () => {
-            socket.destroy();
-            resolve('TCP connects, but the rank did not accept the stream (TLS, or the peer is not serving)');
-          });
-          socket.once('error', (error: NodeJS.ErrnoException) => resolve(SOCKET_ERRORS[error.code ?? ''] ?? error.code ?? error.message));
-        }),
-    ),
+    endpoints.map(async (endpoint) => {
+      const why = await tcpReach(hostOf(endpoint), Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)), timeoutMs);
+      return why ?? 'TCP connects, but the rank did not accept the stream (TLS, or the peer is not serving)';
+    }),
   );
   return endpoints.map((endpoint, i) => `  ${endpoint.padEnd(22)} ${results[i]}`).join('\n');
 }
-
-/** System error codes grpc-js passes on in its details, in plain words. */
-const SOCKET_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  EPIPE: 'connection closed',
-};
 
 /** Why a connection failed, in plain words; grpc-js's own text goes to `TSMPI_DEBUG=transport` only. */
 function connectionFailure(error: Error & { details?: string }): string {
