@@ -19,6 +19,17 @@ export const LATENCY_SIZES = [8, 64, KiB, 8 * KiB, 64 * KiB, 256 * KiB, MiB, 4 *
 export const BANDWIDTH_SIZES = [64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB, 64 * MiB];
 export const COLLECTIVE_SIZES = [8, 64 * KiB, MiB, 16 * MiB, 64 * MiB];
 export const QUICK = { latency: [8, 64 * KiB], bandwidth: [64 * KiB, MiB], collective: [8, 64 * KiB] };
+
+/**
+ * The sizes a run measures: the suite's, or {@link QUICK} with `--quick`;
+ * `--sizes=8,1048576` (bytes) on the command line keeps only those.
+ */
+export function suiteSizes(argv: readonly string[] = process.argv): { latency: readonly number[]; bandwidth: readonly number[]; collective: readonly number[] } {
+  const all = argv.includes('--quick') ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES, collective: COLLECTIVE_SIZES };
+  const only = argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',').map(Number);
+  const keep = (list: readonly number[]): readonly number[] => (only === undefined ? list : list.filter((b) => only.includes(b)));
+  return { latency: keep(all.latency), bandwidth: keep(all.bandwidth), collective: keep(all.collective) };
+}
 export const COLLECTIVES = ['bcast', 'scatter', 'gather', 'allgather', 'allreduce', 'reduce_scatter', 'alltoall'] as const;
 
 /** Messages in flight per bandwidth iteration (OSU uses 64; fewer for large messages to bound memory). */

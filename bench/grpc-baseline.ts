@@ -5,13 +5,13 @@
 // server -> client in messages of at most 1 MiB with 'drain' backpressure,
 // `grpc-node.flow_control_window` 1 MiB. It is what tsmpi's network path is
 // built on, so `tsmpi ÷ grpc-js` is the cost of tsmpi's own layers.
-//   node bench/.build/grpc-baseline.mjs [--quick]   (compiled by bench/run.ts; prints JSON rows)
+//   node bench/.build/grpc-baseline.mjs [--quick] [--sizes=B,...]   (compiled by bench/run.ts; prints JSON rows)
 // Latency: the client sends `bytes`, the server echoes them. Bandwidth: one
 // request, then the server streams `count` messages of `bytes` without a
 // pause; the rate is taken after the first quarter (the warm-up).
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+import { iterations, median, suiteSizes, window, type Row } from './common.js';
 import type { TlsMaterial } from './material.js';
 import { ByteReader, runPair } from './pair.js';
 
@@ -74,7 +74,7 @@ async function client(material: TlsMaterial, port: number): Promise<Row[]> {
   const receiver = new ByteReader(call);
   const rows: Row[] = [];
   const now = (): number => Number(process.hrtime.bigint()) / 1e3;
-  const sizes = quick ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES };
+  const sizes = suiteSizes();
   for (const bytes of sizes.latency) {
     const { warmup, timed } = iterations(bytes, quick);
     const buf = Buffer.alloc(bytes, 1);

@@ -1,17 +1,16 @@
 // The tsmpi side of the OSU-style suite, run as an SPMD job:
 //   npx tsmpirun -n 2 bench/osu.ts p2p [--quick]
 //   npx tsmpirun -n 4 bench/osu.ts collectives [--quick]
-// --sizes=8,65536 and --collectives=allreduce,bcast keep only those (bench/observe.ts).
+// --sizes=8,65536 (bytes) and --collectives=allreduce,bcast keep only those.
 // Rank 0 prints one JSON row per line (see bench/common.ts).
 import { finalize, init, MAX, SUM, type Communicator } from 'tsmpi';
-import { BANDWIDTH_SIZES, COLLECTIVE_SIZES, COLLECTIVES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+import { COLLECTIVES, iterations, median, suiteSizes, window, type Row } from './common.js';
 
 const world = await init();
 const what = process.argv[2] ?? 'p2p';
 const quick = process.argv.includes('--quick');
 const only = (name: string): string[] | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
-const onlySizes = only('sizes')?.map(Number);
-const sizes = (all: readonly number[]): readonly number[] => (onlySizes === undefined ? all : all.filter((b) => onlySizes.includes(b)));
+const sizes = suiteSizes();
 const onlyCollectives = only('collectives');
 const emit = (row: Omit<Row, 'stack' | 'np'>): void => {
   if (world.rank === 0) console.log(JSON.stringify({ stack: 'tsmpi', np: world.size, ...row }));
@@ -19,7 +18,7 @@ const emit = (row: Omit<Row, 'stack' | 'np'>): void => {
 const now = (): number => Number(process.hrtime.bigint()) / 1e3; // microseconds
 
 async function latency(c: Communicator): Promise<void> {
-  for (const bytes of sizes(quick ? QUICK.latency : LATENCY_SIZES)) {
+  for (const bytes of sizes.latency) {
     const buf = new Uint8Array(bytes);
     const rbuf = new Uint8Array(bytes); // received into, as osu_latency does
     const { warmup, timed } = iterations(bytes, quick);
@@ -41,7 +40,7 @@ async function latency(c: Communicator): Promise<void> {
 }
 
 async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void> {
-  for (const bytes of sizes(quick ? QUICK.bandwidth : BANDWIDTH_SIZES)) {
+  for (const bytes of sizes.bandwidth) {
     const buf = new Uint8Array(bytes);
     const rbuf = new Uint8Array(bytes); // every receive of the window lands here, as in osu_bw
     const w = window(bytes);
@@ -67,7 +66,7 @@ async function bandwidth(c: Communicator, bidirectional: boolean): Promise<void>
 async function collectives(c: Communicator): Promise<void> {
   const p = c.size;
   for (const name of COLLECTIVES.filter((c) => onlyCollectives === undefined || onlyCollectives.includes(c))) {
-    for (const bytes of sizes(quick ? QUICK.collective : COLLECTIVE_SIZES)) {
+    for (const bytes of sizes.collective) {
       // `bytes` is one rank's data; float32 elements, a multiple of p where the collective cuts blocks.
       const n = Math.max(p, Math.floor(bytes / 4 / p) * p);
       const data = new Float32Array(n).fill(c.rank + 1);

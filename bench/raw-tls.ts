@@ -1,12 +1,12 @@
 // Baseline (a): raw node:tls mutual TLS 1.3 between two processes, the
 // physical limit of our stack. Same sizes and method as bench/osu.ts.
-//   node bench/.build/raw-tls.mjs [--quick]   (compiled by bench/run.ts; prints JSON rows)
+//   node bench/.build/raw-tls.mjs [--quick] [--sizes=B,...]   (compiled by bench/run.ts; prints JSON rows)
 // Certificates and the server process as in bench/pair.ts.
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
 import type { TlsMaterial } from './material.js';
-import { BANDWIDTH_SIZES, iterations, LATENCY_SIZES, median, QUICK, window, type Row } from './common.js';
+import { iterations, median, suiteSizes, window, type Row } from './common.js';
 import { ByteReader, runPair } from './pair.js';
 
 const quick = process.argv.includes('--quick');
@@ -18,7 +18,7 @@ async function server(m: TlsMaterial): Promise<void> {
   const srv = tls.createServer({ ca: m.caPem, cert: m.certPem, key: m.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, async (socket) => {
     socket.setNoDelay(true);
     const reader = new ByteReader(socket);
-    const sizes = quick ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES };
+    const sizes = suiteSizes();
     for (const bytes of sizes.latency) {
       const { warmup, timed } = iterations(bytes, quick);
       const buf = Buffer.alloc(bytes);
@@ -51,7 +51,7 @@ async function client(m: TlsMaterial, port: number): Promise<Row[]> {
   const reader = new ByteReader(socket);
   const rows: Row[] = [];
   const now = (): number => Number(process.hrtime.bigint()) / 1e3;
-  const sizes = quick ? QUICK : { latency: LATENCY_SIZES, bandwidth: BANDWIDTH_SIZES };
+  const sizes = suiteSizes();
   for (const bytes of sizes.latency) {
     const { warmup, timed } = iterations(bytes, quick);
     const buf = Buffer.alloc(bytes);

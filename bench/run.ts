@@ -56,13 +56,23 @@ const rows: Row[] = [];
 const retag = (stack: Row['stack'], list: Row[]): Row[] => list.map((r) => ({ ...r, stack }));
 // Certificates for the baselines are made here, so that no measured process loads tsmpi's PKI.
 const material = JSON.stringify(await pairMaterial());
-rows.push(...run('raw node:tls mTLS 1.3', process.execPath, ['--tls-min-v1.3', path.join(out, 'raw-tls.mjs'), ...flag], material));
-rows.push(...run('plain grpc-js stream', process.execPath, ['--tls-min-v1.3', path.join(out, 'grpc-baseline.mjs'), ...flag], material));
-for (const [stack, transport] of [['tsmpi', 'auto'], ['tsmpi-grpc', 'grpc']] as const) {
-  const osu = (np: number, what: string): string[] => [CLI, '--transport', transport, '-n', String(np), path.join(HERE, 'osu.ts'), what, ...flag];
-  rows.push(...retag(stack, run(`tsmpi p2p (np 2, --transport ${transport})`, process.execPath, osu(2, 'p2p'))));
-  for (const np of [2, 4]) rows.push(...retag(stack, run(`tsmpi collectives (np ${np}, --transport ${transport})`, process.execPath, osu(np, 'collectives'))));
-}
+// The point-to-point runs of every stack, round-robin: this machine's speed
+// drifts by tens of percent within minutes, so each p2p row is the median of
+// P2P_ROUNDS runs taken in turn with the other stacks'.
+const P2P_ROUNDS = quick ? 1 : 3;
+const p2p: Array<() => Row[]> = [
+  () => run('raw node:tls mTLS 1.3', process.execPath, ['--tls-min-v1.3', path.join(out, 'raw-tls.mjs'), ...flag], material),
+  () => run('plain grpc-js stream', process.execPath, ['--tls-min-v1.3', path.join(out, 'grpc-baseline.mjs'), ...flag], material),
+];
+const osu = (transport: string, np: number, what: string): string[] => [CLI, '--transport', transport, '-n', String(np), path.join(HERE, 'osu.ts'), what, ...flag];
+const TSMPI_STACKS = [['tsmpi', 'auto'], ['tsmpi-grpc', 'grpc']] as const;
+for (const [stack, transport] of TSMPI_STACKS) p2p.push(() => retag(stack, run(`tsmpi p2p (np 2, --transport ${transport})`, process.execPath, osu(transport, 2, 'p2p'))));
+
+const collectiveRuns: Array<() => Row[]> = TSMPI_STACKS.map(
+  ([stack, transport]) =>
+    () =>
+      [2, 4].flatMap((np) => retag(stack, run(`tsmpi collectives (np ${np}, --transport ${transport})`, process.execPath, osu(transport, np, 'collectives')))),
+);
 
 const mpicc = spawnSync('mpicc', ['--version'], { encoding: 'utf8' });
 const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
@@ -80,13 +90,27 @@ if (mpicc.status === 0 && mpirun.status === 0) {
   const shm = ['--mca', 'btl', 'self,vader'];
   for (const [stack, btl] of [['openmpi', tcp], ['openmpi-shm', shm]] as const) {
     const mpi = (np: number, what: string): string[] => [...base(np), ...btl, path.join(dir, 'osu'), what, ...flag];
-    rows.push(...retag(stack, run(`Open MPI p2p (np 2, ${stack === 'openmpi' ? 'TCP' : 'vader'})`, 'mpirun', mpi(2, 'p2p'))));
-    for (const np of [2, 4]) rows.push(...retag(stack, run(`Open MPI collectives (np ${np}, ${stack === 'openmpi' ? 'TCP' : 'vader'})`, 'mpirun', mpi(np, 'collectives'))));
+    const name = stack === 'openmpi' ? 'TCP' : 'vader';
+    p2p.push(() => retag(stack, run(`Open MPI p2p (np 2, ${name})`, 'mpirun', mpi(2, 'p2p'))));
+    collectiveRuns.push(() => [2, 4].flatMap((np) => retag(stack, run(`Open MPI collectives (np ${np}, ${name})`, 'mpirun', mpi(np, 'collectives')))));
   }
   mpiHello = [...base(4), path.join(dir, 'hello')];
 } else {
   say('Open MPI baselines skipped: mpicc/mpirun are not installed (apt-get install openmpi-bin libopenmpi-dev)');
 }
+
+const rounds: Row[] = [];
+for (let round = 1; round <= P2P_ROUNDS; round++) {
+  if (P2P_ROUNDS > 1) say(`point-to-point, round ${round} of ${P2P_ROUNDS}`);
+  for (const measure of p2p) rounds.push(...measure());
+}
+const sampled = new Map<string, Row[]>();
+for (const r of rounds) {
+  const k = `${r.stack}|${r.test}|${r.np}|${r.bytes}`;
+  sampled.set(k, [...(sampled.get(k) ?? []), r]);
+}
+for (const samples of sampled.values()) rows.push({ ...(samples[0] as Row), value: median(samples.map((r) => r.value)) });
+for (const measure of collectiveRuns) rows.push(...measure());
 
 // Start-up: `tsmpirun -n 4 examples/hello.ts` and, paired with it, `mpirun -n 4` of the C hello.
 const wall = (command: string, args: string[]): number => {
