@@ -12,18 +12,25 @@
  *
  * Framing on the response stream (pass-through codec, no protobufjs copy of
  * the payload): a length-delimited Envelope followed by the payload itself
- * when it is small (one gRPC message per MPI message), or by
- * ceil(payloadBytes / chunkBytes) raw chunks when it is large.
- * Chunks are views of the sender's memory; each write waits for `'drain'`
- * when grpc-js asks it to, and a send resolves when grpc-js has taken its
- * last byte, so the caller may reuse its buffer.
+ * when it is small (up to 16 KiB), or by ceil(payloadBytes / chunkBytes) raw
+ * chunks when it is large. Small messages that queue up behind one another
+ * (the RTS of a window of sends, the CTS for them) share one gRPC message of
+ * up to 64 KiB: grpc-js's cost is per message, on both sides. Chunks are
+ * views of the sender's memory; each write waits for `'drain'` when grpc-js
+ * asks it to, and a send resolves when grpc-js has taken its last byte, so
+ * the caller may reuse its buffer.
  *
  * Rendezvous (messages above `TSMPI_EAGER_BYTES`): the sender writes the
  * Envelope alone (RTS, announcing payloadBytes); the receiver's engine gets
  * a {@link RendezvousPayload} and matches it like any message; when a receive
  * takes it, `fetch()` writes a CTS back on the receiver's own stream to the
- * sender, and the sender writes the Envelope again (DATA) with the chunks.
- * So a receiver never holds the payload of a message nobody asked for.
+ * sender, and the sender writes the chunks (DATA). So a receiver never holds
+ * the payload of a message nobody asked for. The sender answers CTSs in the
+ * order they come, so the receiver knows which payload is due next: a chunk
+ * above 64 KiB where a message begins (no envelope-led message is that large)
+ * is the payload due, and goes into that receive's buffer without an
+ * envelope. A smaller first chunk (`TSMPI_CHUNK_BYTES` below 64 KiB) comes
+ * after a DATA envelope naming the rendezvous, which must be the one due.
  *
  * Identity: a peer's rank is the one in its certificate (SAN URI). The
  * dialling side checks the server's certificate names the rank it meant to
@@ -86,8 +93,17 @@ const IDENTITY_MARK = 'tsmpi identity check';
 const INLINE_BYTES = 16 * 1024;
 /** On gRPC, the largest message sent eagerly (at most TSMPI_EAGER_BYTES). */
 const GRPC_EAGER_BYTES = 256 * 1024;
+
 /** The largest gRPC message on a rank stream: a chunk, or an envelope with its inline payload (and room for the envelope). */
 const MAX_FRAME_BYTES = Math.max(config.chunkBytes, INLINE_BYTES) + 4096;
+/**
+ * A gRPC message above this size that begins a message is the first chunk of
+ * rendezvous data, sent without its envelope: no message that begins with an
+ * envelope is larger (see InboundParser).
+ */
+const HEADLESS_BYTES = 64 * 1024;
+/** Small messages queued behind one another go together in one gRPC message of at most this many bytes. */
+const BATCH_BYTES = Math.min(HEADLESS_BYTES, MAX_FRAME_BYTES);
 /** Time a connection to a rank has for TLS and its Hello. */
 const HELLO_DEADLINE_MS = 10_000;
 /** Most connections a rank's server holds that have not yet sent a valid Hello. */
@@ -115,16 +131,27 @@ function channelOptions(): grpc.ChannelOptions {
   };
 }
 
+/** A message waiting in a link's queue: settled once grpc-js has taken its last byte. */
+interface Queued {
+  frame: Frame;
+  payload: Uint8Array;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 /** The sending side of a link to one peer: the peer's Attach stream on our server, and a write queue. */
 class OutLink {
   call: ServerCall | undefined;
   failure: Error | undefined;
   seq = 0;
-  /** Serializes whole messages so chunks of two messages never interleave. */
-  tail: Promise<void> = Promise.resolve();
-  /** Messages queued and not yet handed over to grpc-js. */
-  handingOver = 0;
+  /** Messages not yet handed over to grpc-js, in order (see GrpcTransport.#pump). */
+  readonly queue: Queued[] = [];
+  /** The pump is waiting (for the stream, for 'drain', or on a large message's hand-over): it resumes by itself. */
+  busy = false;
+  /** A batch of small messages is with grpc-js, not yet taken: small messages queued meanwhile go together after it. */
+  batchInFlight = false;
   readonly #waiters: Array<{ resolve(call: ServerCall): void; reject(error: Error): void }> = [];
+  readonly #idle: Array<() => void> = [];
 
   ready(timeoutMs: number, onTimeout: () => Error): Promise<ServerCall> {
     if (this.failure) return Promise.reject(this.failure);
@@ -158,6 +185,24 @@ class OutLink {
     this.failure ??= error;
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
+
+  /** Every queued message has been handed over (or failed). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Called by the pump when it stops. */
+  stopped(): void {
+    if (this.queue.length === 0 && !this.busy) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}
+
+/** A message whose chunks are arriving; `bytes` is allocated by its first chunk, unless it goes into a receive's buffer. */
+interface Receiving {
+  envelope: WireEnvelope;
+  bytes: Uint8Array | undefined;
+  filled: number;
 }
 
 /** Reassembles messages from one peer's stream: Envelope, then its chunks. @internal exported for tests. */
@@ -165,35 +210,78 @@ export class InboundParser {
   #expectedSeq = 0;
   /** The buffer of the rendezvous payload this rank asked the peer for with `rndvId`, if it did. */
   readonly #target: (rndvId: number) => Uint8Array | undefined;
+  /** Takes the id of the rendezvous payload this rank asked the peer for next (CTS order), if any. */
+  readonly #awaited: () => number | undefined;
 
-  constructor(target: (rndvId: number) => Uint8Array | undefined) {
+  constructor(target: (rndvId: number) => Uint8Array | undefined, awaited: () => number | undefined) {
     this.#target = target;
+    this.#awaited = awaited;
   }
-  /** The message being received; `bytes` is allocated by its first chunk (see `push`). */
-  #current: { envelope: WireEnvelope; bytes: Uint8Array | undefined; filled: number } | undefined;
+  /** The message being received, if its chunks have begun. */
+  #current: Receiving | undefined;
 
-  /** Feeds one gRPC message; returns a completed message, if this completed one. Throws on a protocol violation. */
-  push(data: Buffer): { envelope: WireEnvelope; payload: Uint8Array } | undefined {
-    const current = this.#current;
-    if (current === undefined) {
-      const { envelope, inline } = decodeDue(data, this.#expectedSeq);
+  /**
+   * Feeds one gRPC message: the chunk of a message begun earlier; the first
+   * chunk of rendezvous data, without an envelope (above HEADLESS_BYTES: the
+   * sender sends the payloads this rank asked for in the order it asked, so
+   * the next one due is known); or one or more whole messages, each an
+   * envelope and its inline payload (the sender's batch), the last of which
+   * may continue in chunks. Calls `deliver` with each message it completes,
+   * in order. Throws on a protocol violation.
+   */
+  push(data: Buffer, deliver: (envelope: WireEnvelope, payload: Uint8Array) => void): void {
+    if (this.#current === undefined && data.byteLength > HEADLESS_BYTES) this.#current = this.#headless(data.byteLength);
+    if (this.#current !== undefined) {
+      const done = this.#chunk(this.#current, data);
+      if (done !== undefined) deliver(done.envelope, done.payload);
+      return;
+    }
+    let rest: Uint8Array = data;
+    do {
+      const { envelope, inline } = decodeDue(rest, this.#expectedSeq);
       this.#expectedSeq++;
+      if (envelope.rndv === Rendezvous.DATA) {
+        const due = this.#awaited();
+        if (due === undefined) throw new TransportError(`it sent data for rendezvous ${envelope.rndvId}, which this rank did not ask for`);
+        if (due !== envelope.rndvId) throw new TransportError(`it sent data for rendezvous ${envelope.rndvId} where ${due} was due`);
+      }
       // Nothing is allocated from what the peer announces before this says it is acceptable.
       const target = envelope.rndv === Rendezvous.DATA ? this.#target(envelope.rndvId) : undefined;
       const wrong = frameProblem(envelope, target);
       if (wrong !== undefined) throw new TransportError(`it sent ${wrong}`);
       // An RTS announces payloadBytes; none follow it.
       const follows = envelope.rndv === Rendezvous.RTS ? 0 : envelope.payloadBytes;
-      if (inline.byteLength > follows) throw new TransportError('it sent an inline payload that overruns its message');
-      if (inline.byteLength === follows) {
-        if (target === undefined) return { envelope, payload: Uint8Array.prototype.slice.call(inline) }; // a copy of exactly its bytes, owned by the receiver
-        target.set(inline);
-        return { envelope, payload: target };
+      if (inline.byteLength < follows) {
+        // A payload is inline whole, or follows in chunks after an envelope that ends the gRPC message.
+        if (inline.byteLength > 0) throw new TransportError('it sent a message whose inline payload is cut short');
+        this.#current = { envelope, bytes: target, filled: 0 };
+        return;
       }
-      if (target !== undefined) target.set(inline);
-      this.#current = { envelope, bytes: target, filled: inline.byteLength };
-      return undefined;
-    }
+      const own = inline.subarray(0, follows);
+      rest = inline.subarray(follows);
+      if (target === undefined) {
+        deliver(envelope, Uint8Array.prototype.slice.call(own)); // a copy of exactly its bytes, owned by the receiver
+      } else {
+        target.set(own);
+        deliver(envelope, target);
+      }
+    } while (rest.byteLength > 0);
+  }
+
+  /** Rendezvous data that came without its envelope: it is the payload due next, which goes into the receive's buffer. */
+  #headless(chunkBytes: number): Receiving {
+    const id = this.#awaited();
+    const target = id === undefined ? undefined : this.#target(id);
+    if (id === undefined || target === undefined) throw new TransportError(`it sent a ${chunkBytes}-byte chunk where a message was due`);
+    return {
+      envelope: { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, seq: -1, rndv: Rendezvous.DATA, rndvId: id, payloadBytes: target.byteLength },
+      bytes: target,
+      filled: 0,
+    };
+  }
+
+  /** One chunk of the message being received; returns the message once it is whole. */
+  #chunk(current: Receiving, data: Buffer): { envelope: WireEnvelope; payload: Uint8Array } | undefined {
     const total = current.envelope.payloadBytes;
     if (current.filled + data.byteLength > total) throw new TransportError('it sent a chunk that overruns its message');
     // A message that is one chunk is that chunk: grpc-js hands over each
@@ -229,6 +317,8 @@ export class GrpcTransport implements Link, Peers {
   /** Peers that attached before the address table arrived: to be dialled back once it does. */
   readonly #awaitingTable: number[] = [];
   readonly #failures = new Map<number, Error>();
+  /** The rendezvous ids this rank asked each peer for (CTS queued), in order: the order their payloads come in. */
+  readonly #awaitedData = new Map<number, number[]>();
   /** finalize() has begun: this rank sends nothing more, and its data streams have ended. */
   #quiescing = false;
   #closing = false;
@@ -408,11 +498,14 @@ export class GrpcTransport implements Link, Peers {
       clearTimeout(timer);
     });
     call.on('status', () => clearTimeout(timer)); // accepted and ended at once (the peer is finalizing), or refused
-    const parser = new InboundParser((rndvId) => this.#handler?.dataTarget(peer, rndvId));
+    const parser = new InboundParser(
+      (rndvId) => this.#handler?.dataTarget(peer, rndvId),
+      () => this.#awaitedData.get(peer)?.shift(),
+    );
+    const deliver = (envelope: WireEnvelope, payload: Uint8Array): void => this.#deliver(peer, envelope, payload);
     call.on('data', (data: Buffer) => {
       try {
-        const message = parser.push(data);
-        if (message !== undefined) this.#deliver(peer, message.envelope, message.payload);
+        parser.push(data, deliver);
       } catch (error) {
         this.#refuse(peer, error instanceof ProtocolError ? error.reason : (error as Error).message, error);
       }
@@ -510,31 +603,120 @@ export class GrpcTransport implements Link, Peers {
   }
 
   /**
-   * Hands one message to grpc-js, in order: the queue (link.tail) orders the
-   * hand-over of whole messages; each resolves later, when grpc-js has
-   * consumed its last byte, so many messages can be in flight on the stream
-   * at once. `payloadBytes` is the announced size (an RTS carries none).
+   * Queues one message for grpc-js; resolves when grpc-js has taken its last
+   * byte (the payload may then be reused). The link's pump hands messages
+   * over in order, many in flight on the stream at once.
    */
   #enqueue(dest: number, frame: Frame, payload: Uint8Array): Promise<void> {
     const link = this.#outLink(dest);
-    let consumed!: Promise<void>;
-    link.handingOver++;
-    const handOver = link.tail.then(async () => {
-      const call = await link.ready(
-        config.connectTimeoutMs,
-        () =>
-          new PeerFailedError({
-            rank: dest,
-            host: this.hostOf(dest),
-            op: 'send',
-            reason: `no connection from it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`,
-          }),
-      );
-      const wire: WireEnvelope = { ...frame, seq: link.seq++ };
-      consumed = (await writeMessage(call, wire, payload, config.chunkBytes, () => link.failure)).consumed;
-    });
-    link.tail = handOver.catch(() => undefined).finally(() => link.handingOver--);
-    return handOver.then(() => consumed);
+    if (link.failure !== undefined) return Promise.reject(link.failure);
+    if (frame.rndv === Rendezvous.CTS) {
+      let awaited = this.#awaitedData.get(dest);
+      if (awaited === undefined) this.#awaitedData.set(dest, (awaited = []));
+      awaited.push(frame.rndvId);
+    }
+    const sent = new Promise<void>((resolve, reject) => link.queue.push({ frame, payload, resolve, reject }));
+    this.#pump(dest, link);
+    return sent;
+  }
+
+  /**
+   * Hands a link's queued messages to grpc-js, in order. A large message
+   * goes as its envelope and chunks (writeMessage). Small ones (envelope and
+   * inline payload) that queue up behind one another — the RTS of a window
+   * of sends, the CTS for them, a burst of eager messages — go together in
+   * one gRPC message of up to BATCH_BYTES: grpc-js's cost is per message, on
+   * both sides, and an RTS costs as much as a 1 MiB chunk to hand over. A
+   * small message never waits for company: when nothing is with grpc-js it
+   * goes at once, and what queues while a batch is with grpc-js goes when
+   * grpc-js has taken that batch, so latency is not traded for it.
+   */
+  #pump(dest: number, link: OutLink): void {
+    if (link.busy) return;
+    const fail = (error: Error): void => {
+      for (const queued of link.queue.splice(0)) queued.reject(error);
+      link.busy = false;
+      link.stopped();
+    };
+    if (link.call === undefined) {
+      if (link.failure !== undefined) return fail(link.failure);
+      link.busy = true;
+      link
+        .ready(
+          config.connectTimeoutMs,
+          () =>
+            new PeerFailedError({
+              rank: dest,
+              host: this.hostOf(dest),
+              op: 'send',
+              reason: `no connection from it within ${config.connectTimeoutMs} ms (TSMPI_CONNECT_TIMEOUT_MS)`,
+            }),
+        )
+        .then(
+          () => {
+            link.busy = false;
+            this.#pump(dest, link);
+          },
+          fail,
+        );
+      return;
+    }
+    const call = link.call;
+    while (link.queue.length > 0) {
+      if (link.failure !== undefined) return fail(link.failure);
+      const head = link.queue[0] as Queued;
+      if (head.payload.byteLength > INLINE_BYTES) {
+        link.queue.shift();
+        link.busy = true;
+        // Rendezvous data whose first chunk is larger than any envelope-led message goes without its envelope.
+        const headless = head.frame.rndv === Rendezvous.DATA && Math.min(config.chunkBytes, head.payload.byteLength) > HEADLESS_BYTES;
+        const wire: WireEnvelope | undefined = headless ? undefined : { ...head.frame, seq: link.seq++ };
+        writeMessage(call, wire, head.payload, config.chunkBytes, () => link.failure).then(
+          ({ consumed }) => {
+            consumed.then(head.resolve, head.reject);
+            link.busy = false;
+            this.#pump(dest, link);
+          },
+          (error: Error) => {
+            head.reject(error);
+            fail(error);
+          },
+        );
+        return;
+      }
+      if (link.batchInFlight) break; // gathers behind the batch grpc-js has not yet taken
+      const batch: Queued[] = [];
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      for (let next = link.queue[0]; next !== undefined && next.payload.byteLength <= INLINE_BYTES; next = link.queue[0]) {
+        const part = encodeEnvelope({ ...next.frame, seq: link.seq }, next.payload);
+        if (batch.length > 0 && bytes + part.byteLength > BATCH_BYTES) break;
+        link.seq++;
+        link.queue.shift();
+        batch.push(next);
+        parts.push(part);
+        bytes += part.byteLength;
+      }
+      link.batchInFlight = true;
+      const flowing = call.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), (error?: Error | null) => {
+        link.batchInFlight = false;
+        const failure = error ? (link.failure ?? error) : undefined;
+        for (const queued of batch) {
+          if (failure) queued.reject(failure);
+          else queued.resolve();
+        }
+        this.#pump(dest, link);
+      });
+      if (!flowing) {
+        link.busy = true;
+        drained(call, () => link.failure).then(() => {
+          link.busy = false;
+          this.#pump(dest, link);
+        }, fail);
+        return;
+      }
+    }
+    link.stopped();
   }
 
   /**
@@ -545,7 +727,7 @@ export class GrpcTransport implements Link, Peers {
    */
   async quiesce(): Promise<void> {
     const links = (): OutLink[] => [...this.#out.values()];
-    while (links().some((link) => link.handingOver > 0)) await Promise.all(links().map((link) => link.tail));
+    while (links().some((link) => link.queue.length > 0 || link.busy)) await Promise.all(links().map((link) => link.idle()));
     this.#quiescing = true;
     for (const call of this.#serverCalls) call.end();
   }
@@ -561,7 +743,7 @@ export class GrpcTransport implements Link, Peers {
 
   async close(): Promise<void> {
     // Let queued sends finish before the streams end.
-    await Promise.all([...this.#out.values()].map((link) => link.tail));
+    await Promise.all([...this.#out.values()].map((link) => link.idle()));
     this.#closing = true;
     for (const call of this.#serverCalls) call.end();
     for (const { call } of this.#dialled.values()) call.end();
@@ -608,27 +790,24 @@ function connectionFailure(error: Error & { details?: string }): string {
 
 
 /**
- * Hands an envelope and its payload to grpc-js, honouring backpressure:
- * small payloads inline with the envelope, large ones as chunks that are
- * views of the caller's memory. Resolves once everything is handed over;
+ * Hands an envelope and its large payload to grpc-js, honouring
+ * backpressure: the envelope (unless `undefined`: headless rendezvous data),
+ * then the payload as chunks that are views of the caller's memory. Resolves once everything is handed over;
  * `consumed` settles when grpc-js has taken the last byte (the payload may
  * then be reused). (Wrapped in an object: an async function cannot return a
  * pending promise without waiting for it.)
  */
 async function writeMessage(
   call: ServerCall,
-  envelope: WireEnvelope,
+  envelope: WireEnvelope | undefined,
   payload: Uint8Array,
   chunkBytes: number,
   failure: () => Error | undefined,
 ): Promise<{ consumed: Promise<void> }> {
-  const inline = payload.byteLength <= INLINE_BYTES ? payload : undefined;
-  const pieces: Buffer[] = [encodeEnvelope(envelope, inline)];
-  if (inline === undefined) {
-    for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
-      const end = Math.min(offset + chunkBytes, payload.byteLength);
-      pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));
-    }
+  const pieces: Buffer[] = envelope === undefined ? [] : [encodeEnvelope(envelope)];
+  for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
+    const end = Math.min(offset + chunkBytes, payload.byteLength);
+    pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));
   }
   for (let i = 0; i < pieces.length - 1; i++) {
     const broken = failure();

@@ -42,9 +42,10 @@ describe('decoders under random and mutated input', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(envelopeArb.map((e) => encodeEnvelope(e)), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b))), { maxLength: 6 }), (frames) => {
         const asked = new Map([[1, new Uint8Array(64)]]); // this rank asked for rendezvous 1, of 64 bytes
-        const parser = new InboundParser((id) => asked.get(id));
+        const due = [1];
+        const parser = new InboundParser((id) => asked.get(id), () => due.shift());
         for (const frame of frames) {
-          const error = thrown(() => parser.push(frame));
+          const error = thrown(() => parser.push(frame, () => undefined));
           if (error !== undefined) {
             expect(error).toBeInstanceOf(MpiError);
             expect((error as MpiError).code).toBe('ERR_TSMPI_TRANSPORT');
@@ -59,8 +60,9 @@ describe('decoders under random and mutated input', () => {
   it('never allocates for an announced payload above the eager limit or other than what was asked for', () => {
     fc.assert(
       fc.property(envelopeArb, (e) => {
-        const parser = new InboundParser((id) => (id === 1 ? new Uint8Array(64) : undefined));
-        const error = thrown(() => parser.push(encodeEnvelope({ ...e, seq: 0 })));
+        const due = [1];
+        const parser = new InboundParser((id) => (id === 1 ? new Uint8Array(64) : undefined), () => due.shift());
+        const error = thrown(() => parser.push(encodeEnvelope({ ...e, seq: 0 }), () => undefined));
         if (error !== undefined) return;
         // Accepted: whatever follows is allocated from payloadBytes, which must be within what this rank takes.
         if (e.rndv === Rendezvous.EAGER) expect(e.payloadBytes).toBeLessThanOrEqual(config.eagerBytes);
