@@ -176,13 +176,10 @@ function checkOptions<T>(options: T): T {
  * `op`, so that its stack leads to the program's call rather than into the
  * transport.
  */
-async function pending<T>(op: string, operation: () => Promise<T>): Promise<T> {
-  try {
-    return await held(operation);
-  } catch (error) {
-    if (error instanceof PeerFailedError) throw new PeerFailedError({ rank: error.rank, host: error.host, op, reason: error.reason }, { cause: error });
-    throw error;
-  }
+function pending<T>(op: string, operation: () => Promise<T>): Promise<T> {
+  return held(operation, (error) =>
+    error instanceof PeerFailedError ? new PeerFailedError({ rank: error.rank, host: error.host, op, reason: error.reason }, { cause: error }) : error,
+  );
 }
 
 /** Per-process allocator of communicator context ids (each communicator takes 4: p2p, collective, control, spare). */

@@ -22,12 +22,28 @@ export function hold(): () => void {
   };
 }
 
-/** Runs `operation`, holding the event loop open until it settles. */
-export async function held<T>(operation: () => Promise<T>): Promise<T> {
+/**
+ * Runs `operation`, holding the event loop open until it settles; `relabel`
+ * may replace the error it fails with. (Not an async function: every send
+ * and receive passes here, and each async frame costs microtask turns.)
+ */
+export function held<T>(operation: () => Promise<T>, relabel: (error: unknown) => unknown = (error) => error): Promise<T> {
   const release = hold();
+  let running: Promise<T>;
   try {
-    return await operation();
-  } finally {
+    running = operation();
+  } catch (error) {
     release();
+    return Promise.reject(relabel(error));
   }
+  return running.then(
+    (value) => {
+      release();
+      return value;
+    },
+    (error: unknown) => {
+      release();
+      throw relabel(error);
+    },
+  );
 }

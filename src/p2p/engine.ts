@@ -278,22 +278,24 @@ export class Engine implements TransportHandler {
    * self-sends are delivered locally. `coll` marks a collective message.
    * Resolves to the message's flow id while tracing.
    */
-  async send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<string | undefined> {
+  send(dest: number, context: number, tag: number, payload: EncodedPayload, coll?: CollSignature): Promise<string | undefined> {
     const envelope: Envelope = { context, tag, kind: payload.kind, datatype: payload.datatype, count: payload.count, coll };
     if (dest === this.rank) {
       const copy: Payload = payload.bytes.slice();
       const flow = this.#sent && flowId(this.rank, dest, this.#sent.next(dest));
       queueMicrotask(() => this.message(dest, envelope, copy));
-      return flow;
+      return Promise.resolve(flow);
     }
-    if (this.#failed.has(dest)) throw this.#failure(dest, 'send');
+    if (this.#failed.has(dest)) return Promise.reject(this.#failure(dest, 'send'));
     const limit = this.transport.maxMessageBytesOf(dest);
     if (payload.bytes.byteLength > limit) {
-      throw new InvalidArgumentError('data', `${payload.bytes.byteLength} bytes: rank ${dest} accepts messages of at most ${limit} bytes (its TSMPI_MAX_MESSAGE_BYTES)`);
+      return Promise.reject(
+        new InvalidArgumentError('data', `${payload.bytes.byteLength} bytes: rank ${dest} accepts messages of at most ${limit} bytes (its TSMPI_MAX_MESSAGE_BYTES)`),
+      );
     }
     const flow = this.#sent && flowId(this.rank, dest, this.#sent.next(dest));
-    await this.transport.send(dest, envelope, payload.bytes);
-    return flow;
+    const sent = this.transport.send(dest, envelope, payload.bytes);
+    return flow === undefined ? (sent as Promise<undefined>) : sent.then(() => flow);
   }
 
   /** The oldest queued message `(context, source, tag)` accepts, removed when `remove`. */
