@@ -61,15 +61,15 @@ export type ReceiveInto = (message: Incoming) => Uint8Array | Error;
  * copied. A message that does not fit is still received (fetched and
  * dropped), then the receive fails, as MPI_ERR_TRUNCATE does.
  */
-async function completeInto(message: Incoming, into: ReceiveInto): Promise<Received> {
+function completeInto(message: Incoming, into: ReceiveInto): Received | Promise<Received> {
   const target = into(message);
   const { payload } = message;
   if (target instanceof Error) {
-    if (!(payload instanceof Uint8Array)) await payload.fetch();
-    throw target;
+    if (payload instanceof Uint8Array) throw target;
+    return payload.fetch().then(() => Promise.reject(target));
   }
-  if (payload instanceof Uint8Array) target.set(payload);
-  else await payload.fetch(target);
+  if (!(payload instanceof Uint8Array)) return payload.fetch(target).then(() => ({ ...message, payload: target }));
+  target.set(payload);
   return { ...message, payload: target };
 }
 
