@@ -93,7 +93,6 @@ const IDENTITY_MARK = 'tsmpi identity check';
 const INLINE_BYTES = 16 * 1024;
 /** On gRPC, the largest message sent eagerly (at most TSMPI_EAGER_BYTES). */
 const GRPC_EAGER_BYTES = 256 * 1024;
-
 /** The largest gRPC message on a rank stream: a chunk, or an envelope with its inline payload (and room for the envelope). */
 const MAX_FRAME_BYTES = Math.max(config.chunkBytes, INLINE_BYTES) + 4096;
 /**
@@ -626,8 +625,8 @@ export class GrpcTransport implements Link, Peers {
    * inline payload) that queue up behind one another — the RTS of a window
    * of sends, the CTS for them, a burst of eager messages — go together in
    * one gRPC message of up to BATCH_BYTES: grpc-js's cost is per message, on
-   * both sides, and an RTS costs as much as a 1 MiB chunk to hand over. A
-   * small message never waits for company: when nothing is with grpc-js it
+   * both sides (a window's 64 RTSs, one by one, took 3 ms of 'drain' waits
+   * before its first DATA could go). A small message never waits for company: when nothing is with grpc-js it
    * goes at once, and what queues while a batch is with grpc-js goes when
    * grpc-js has taken that batch, so latency is not traded for it.
    */
