@@ -12,6 +12,12 @@ import type { Envelope } from './transport.js';
 /** Absolute path of the schema. */
 export const PROTO_PATH = path.join(PACKAGE_ROOT, 'proto', 'tsmpi.proto');
 
+// 64-bit integers decode to plain numbers: every conversion in tsmpi asks for
+// numbers anyway (`longs: Number`), and a long.js object for each 64-bit field
+// of every envelope was a microsecond of each message's decoding.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
 const root = protobuf.loadSync(PROTO_PATH);
 const EnvelopeType = root.lookupType('tsmpi.v1.Envelope');
 const ControlType = root.lookupType('tsmpi.v1.Control');
@@ -77,8 +83,8 @@ function toNumber(value: unknown): number {
  * followed by `inline` payload bytes when given: one buffer, one gRPC message.
  */
 export function encodeEnvelope(e: WireEnvelope, inline?: Uint8Array): Buffer {
-  const writer = EnvelopeType.encodeDelimited(
-    EnvelopeType.fromObject({
+  // The generated encoder takes a plain object of numbers (no Message, no long.js objects).
+  const writer = EnvelopeType.encodeDelimited({
       context: e.context,
       tag: e.tag,
       seq: e.seq,
@@ -98,8 +104,7 @@ export function encodeEnvelope(e: WireEnvelope, inline?: Uint8Array): Buffer {
             collAlg: e.coll.alg,
           }
         : {}),
-    }),
-  );
+  });
   const header = writer.finish();
   if (inline === undefined || inline.byteLength === 0) return Buffer.from(header.buffer, header.byteOffset, header.byteLength);
   const out = Buffer.allocUnsafe(header.byteLength + inline.byteLength);
