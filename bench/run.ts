@@ -107,7 +107,9 @@ for (let round = 1; round <= P2P_ROUNDS; round++) {
 const sampled = new Map<string, Row[]>();
 for (const r of rounds) {
   const k = `${r.stack}|${r.test}|${r.np}|${r.bytes}`;
-  sampled.set(k, [...(sampled.get(k) ?? []), r]);
+  const samples = sampled.get(k);
+  if (samples === undefined) sampled.set(k, [r]);
+  else samples.push(r);
 }
 for (const samples of sampled.values()) rows.push({ ...(samples[0] as Row), value: median(samples.map((r) => r.value)) });
 for (const measure of collectiveRuns) rows.push(...measure());

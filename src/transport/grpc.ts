@@ -185,15 +185,20 @@ class OutLink {
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
 
-  /** Every queued message has been handed over (or failed). */
+  /** Nothing is queued or being handed over. */
+  get quiet(): boolean {
+    return this.queue.length === 0 && !this.busy;
+  }
+
+  /** Resolves once every queued message has been handed over (or failed). */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.busy) return Promise.resolve();
+    if (this.quiet) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Called by the pump when it stops. */
   stopped(): void {
-    if (this.queue.length === 0 && !this.busy) for (const resolve of this.#idle.splice(0)) resolve();
+    if (this.quiet) for (const resolve of this.#idle.splice(0)) resolve();
   }
 }
 
@@ -562,6 +567,7 @@ export class GrpcTransport implements Link, Peers {
         ? cause
         : new PeerFailedError({ rank: peer, host: this.hostOf(peer), op: 'link', reason }, { cause });
     this.#failures.set(peer, error);
+    this.#awaitedData.delete(peer); // nothing more comes from it
     debug('transport', `lost rank ${peer}: ${reason}`, 'lost', { peer, reason });
     this.#outLink(peer).fail(error);
     this.#handler?.peerFailed(
@@ -726,7 +732,7 @@ export class GrpcTransport implements Link, Peers {
    */
   async quiesce(): Promise<void> {
     const links = (): OutLink[] => [...this.#out.values()];
-    while (links().some((link) => link.queue.length > 0 || link.busy)) await Promise.all(links().map((link) => link.idle()));
+    while (links().some((link) => !link.quiet)) await Promise.all(links().map((link) => link.idle()));
     this.#quiescing = true;
     for (const call of this.#serverCalls) call.end();
   }
