@@ -174,8 +174,8 @@ export class Engine implements TransportHandler {
    * @throws ProtocolError when it would take the source past its budget of unexpected messages.
    */
   message(source: number, envelope: Envelope, payload: Payload): void {
-    const incoming: Incoming = { source, envelope, payload };
-    if (this.#arrived !== undefined) incoming.flow = flowId(source, this.rank, this.#arrived.next(source));
+    // One shape whether tracing or not (a property added later gives each message a second map).
+    const incoming: Incoming = { source, envelope, payload, flow: this.#arrived === undefined ? undefined : flowId(source, this.rank, this.#arrived.next(source)) };
     const listener = this.#listeners.get(envelope.context);
     if (listener !== undefined) {
       const ready = complete(incoming); // control messages are small: eager, delivered at once

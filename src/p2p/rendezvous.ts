@@ -15,7 +15,7 @@
  */
 import { config } from '../config.js';
 import { PeerFailedError, ProtocolError, TransportError } from '../errors.js';
-import type { Envelope, Frame, FrameHandler, Link, RendezvousPayload, Transport, TransportHandler } from '../transport/transport.js';
+import { frameOf, type Envelope, type Frame, type FrameHandler, type Link, type RendezvousPayload, type Transport, type TransportHandler } from '../transport/transport.js';
 import { Rendezvous } from '../transport/wire.js';
 
 /** What the messenger needs to know of the job. */
@@ -32,6 +32,15 @@ interface OutgoingRendezvous {
   sent: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
+}
+
+/** A send in progress, as reports show it. */
+interface SendInProgress {
+  dest: number;
+  bytes: number;
+  /** When it began, ms since the epoch. */
+  since: number;
+  rendezvous: boolean;
 }
 
 interface Fetch {
@@ -58,8 +67,12 @@ export class Messenger implements Transport, FrameHandler {
   readonly #fetches = new Map<number, Map<number, Fetch>>();
   readonly #failures = new Map<number, PeerFailedError>();
   readonly #peerLost: Array<(rank: number) => void> = [];
-  /** Sends in progress, for reports. */
-  readonly #sending = new Set<{ dest: number; bytes: number; since: number; rendezvous: boolean }>();
+  /**
+   * Sends in progress, for reports: slots reused through `#freeSlots` (a Set
+   * that empties and fills again on every send reallocates its table each time).
+   */
+  readonly #sending: Array<SendInProgress | undefined> = [];
+  readonly #freeSlots: number[] = [];
   #closing = false;
 
   /** `route(dest)` is the link that reaches `dest`, for the whole job. */
@@ -91,10 +104,15 @@ export class Messenger implements Transport, FrameHandler {
   // -- sending ------------------------------------------------------------
 
   send(dest: number, envelope: Envelope, payload: Uint8Array): Promise<void> {
-    const entry = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous: payload.byteLength > (this.#route(dest).eagerLimit?.(dest) ?? config.eagerBytes) };
-    this.#sending.add(entry);
-    const sent = entry.rendezvous ? this.#announce(dest, envelope, payload) : this.#route(dest).sendFrame(dest, { ...envelope, rndv: Rendezvous.EAGER, rndvId: 0, payloadBytes: payload.byteLength }, payload);
-    const done = (): void => void this.#sending.delete(entry);
+    const link = this.#route(dest);
+    const rendezvous = payload.byteLength > (link.eagerLimit?.(dest) ?? config.eagerBytes);
+    const slot = this.#freeSlots.pop() ?? this.#sending.length;
+    this.#sending[slot] = { dest, bytes: payload.byteLength, since: Date.now(), rendezvous };
+    const sent = rendezvous ? this.#announce(dest, envelope, payload) : link.sendFrame(dest, frameOf(envelope, Rendezvous.EAGER, 0, payload.byteLength), payload);
+    const done = (): void => {
+      this.#sending[slot] = undefined;
+      this.#freeSlots.push(slot);
+    };
     sent.then(done, done);
     return sent;
   }
@@ -102,7 +120,9 @@ export class Messenger implements Transport, FrameHandler {
   /** The sends in progress, for reports of what a rank is blocked in. */
   pendingSends(): Array<{ dest: number; bytes: number; waitedMs: number; rendezvous: boolean }> {
     const now = Date.now();
-    return [...this.#sending].map(({ dest, bytes, since, rendezvous }) => ({ dest, bytes, waitedMs: now - since, rendezvous }));
+    const sends: Array<{ dest: number; bytes: number; waitedMs: number; rendezvous: boolean }> = [];
+    for (const entry of this.#sending) if (entry !== undefined) sends.push({ dest: entry.dest, bytes: entry.bytes, waitedMs: now - entry.since, rendezvous: entry.rendezvous });
+    return sends.sort((a, b) => b.waitedMs - a.waitedMs); // oldest first, as they began
   }
 
   /** Rendezvous: announce the message (RTS); its payload goes when the receiver asks (CTS). */
@@ -118,7 +138,7 @@ export class Messenger implements Transport, FrameHandler {
     if (outgoing === undefined) this.#outgoing.set(dest, (outgoing = new Map()));
     outgoing.set(id, { dest, envelope, payload, sent, ...settle });
     this.#route(dest)
-      .sendFrame(dest, { ...envelope, rndv: Rendezvous.RTS, rndvId: id, payloadBytes: payload.byteLength }, EMPTY)
+      .sendFrame(dest, frameOf(envelope, Rendezvous.RTS, id, payload.byteLength), EMPTY)
       .catch((error: unknown) => this.#settleOutgoing(dest, id, error as Error));
     return sent;
   }
@@ -136,7 +156,7 @@ export class Messenger implements Transport, FrameHandler {
     if (pending === undefined) throw new ProtocolError(peer, `it asked for an unknown rendezvous ${id}`);
     this.#outgoing.get(peer)?.delete(id); // from here the DATA hand-over settles it, failures included
     this.#route(peer)
-      .sendFrame(peer, { ...pending.envelope, rndv: Rendezvous.DATA, rndvId: id, payloadBytes: pending.payload.byteLength }, pending.payload)
+      .sendFrame(peer, frameOf(pending.envelope, Rendezvous.DATA, id, pending.payload.byteLength), pending.payload)
       .then(pending.resolve, pending.reject);
   }
 
@@ -177,7 +197,7 @@ export class Messenger implements Transport, FrameHandler {
           if (fetches === undefined) this.#fetches.set(peer, (fetches = new Map()));
           fetches.set(id, { byteLength, into: into ?? new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength), resolve, reject });
           this.#route(peer)
-            .sendFrame(peer, { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, rndv: Rendezvous.CTS, rndvId: id, payloadBytes: 0 }, EMPTY)
+            .sendFrame(peer, { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, coll: undefined, rndv: Rendezvous.CTS, rndvId: id, payloadBytes: 0 }, EMPTY)
             .catch((error: unknown) => this.#settleFetch(peer, id, error as Error));
         });
         return fetched;

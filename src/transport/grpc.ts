@@ -278,7 +278,7 @@ export class InboundParser {
     const target = id === undefined ? undefined : this.#target(id);
     if (id === undefined || target === undefined) throw new TransportError(`it sent a ${chunkBytes}-byte chunk where a message was due`);
     return {
-      envelope: { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, seq: -1, rndv: Rendezvous.DATA, rndvId: id, payloadBytes: target.byteLength },
+      envelope: { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, coll: undefined, rndv: Rendezvous.DATA, rndvId: id, payloadBytes: target.byteLength, seq: -1 },
       bytes: target,
       filled: 0,
     };
@@ -675,8 +675,8 @@ export class GrpcTransport implements Link, Peers {
         link.busy = true;
         // Rendezvous data whose first chunk is larger than any envelope-led message goes without its envelope.
         const headless = head.frame.rndv === Rendezvous.DATA && Math.min(config.chunkBytes, head.payload.byteLength) > HEADLESS_BYTES;
-        const wire: WireEnvelope | undefined = headless ? undefined : { ...head.frame, seq: link.seq++ };
-        writeMessage(call, wire, head.payload, config.chunkBytes, () => link.failure).then(
+        const envelope = headless ? undefined : encodeEnvelope(head.frame, link.seq++);
+        writeMessage(call, envelope, head.payload, config.chunkBytes, () => link.failure).then(
           ({ consumed }) => {
             consumed.then(head.resolve, head.reject);
             link.busy = false;
@@ -694,7 +694,7 @@ export class GrpcTransport implements Link, Peers {
       const parts: Buffer[] = [];
       let bytes = 0;
       for (let next = link.queue[0]; next !== undefined && next.payload.byteLength <= INLINE_BYTES; next = link.queue[0]) {
-        const part = encodeEnvelope({ ...next.frame, seq: link.seq }, next.payload);
+        const part = encodeEnvelope(next.frame, link.seq, next.payload);
         if (batch.length > 0 && bytes + part.byteLength > BATCH_BYTES) break;
         link.seq++;
         link.queue.shift();
@@ -795,7 +795,7 @@ function connectionFailure(error: Error & { details?: string }): string {
 
 
 /**
- * Hands an envelope and its large payload to grpc-js, honouring
+ * Hands an encoded envelope and its large payload to grpc-js, honouring
  * backpressure: the envelope (unless `undefined`: headless rendezvous data),
  * then the payload as chunks that are views of the caller's memory. Resolves once everything is handed over;
  * `consumed` settles when grpc-js has taken the last byte (the payload may
@@ -804,12 +804,12 @@ function connectionFailure(error: Error & { details?: string }): string {
  */
 async function writeMessage(
   call: ServerCall,
-  envelope: WireEnvelope | undefined,
+  envelope: Buffer | undefined,
   payload: Uint8Array,
   chunkBytes: number,
   failure: () => Error | undefined,
 ): Promise<{ consumed: Promise<void> }> {
-  const pieces: Buffer[] = envelope === undefined ? [] : [encodeEnvelope(envelope)];
+  const pieces: Buffer[] = envelope === undefined ? [] : [envelope];
   for (let offset = 0; offset < payload.byteLength; offset += chunkBytes) {
     const end = Math.min(offset + chunkBytes, payload.byteLength);
     pieces.push(Buffer.from(payload.buffer, payload.byteOffset + offset, end - offset));

@@ -349,7 +349,7 @@ export class ShmLink implements Link {
 
   async #write(dest: number, writer: Writer, frame: Frame, payload: Uint8Array): Promise<{ acked?: Promise<void> }> {
     const seq = writer.seq++;
-    const envelope = encodeEnvelope({ ...frame, seq });
+    const envelope = encodeEnvelope(frame, seq);
     if (frame.rndv === Rendezvous.DATA && payload.byteLength >= REMOTE_MIN_BYTES && this.#readsMe.has(dest)) {
       const where = Buffer.alloc(8);
       where.writeBigUInt64LE(this.#shm.address(payload));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { PACKAGE_ROOT } from '../paths.js';
-import type { Envelope } from './transport.js';
+import type { Frame } from './transport.js';
 
 /** Absolute path of the schema. */
 export const PROTO_PATH = path.join(PACKAGE_ROOT, 'proto', 'tsmpi.proto');
@@ -67,11 +67,8 @@ export const agentMessages = { input: root.lookupType('tsmpi.v1.AgentInput'), ou
 export const Rendezvous = { EAGER: 0, RTS: 1, CTS: 2, DATA: 3 } as const;
 
 /** An Envelope as it travels: the message header plus the stream sequence number, payload size and rendezvous phase. */
-export interface WireEnvelope extends Envelope {
+export interface WireEnvelope extends Frame {
   seq: number;
-  payloadBytes: number;
-  rndv: number;
-  rndvId: number;
 }
 
 function toNumber(value: unknown): number {
@@ -81,31 +78,31 @@ function toNumber(value: unknown): number {
 }
 
 /**
- * Encodes an envelope (protobuf `tsmpi.v1.Envelope`, length-delimited),
- * followed by `inline` payload bytes when given: one buffer, one gRPC message.
+ * Encodes a frame as an envelope (protobuf `tsmpi.v1.Envelope`,
+ * length-delimited) with sequence number `seq`, followed by `inline` payload
+ * bytes when given: one buffer, one gRPC message.
  */
-export function encodeEnvelope(e: WireEnvelope, inline?: Uint8Array): Buffer {
-  // The generated encoder takes a plain object of numbers (no Message, no long.js objects).
+export function encodeEnvelope(e: Frame, seq: number, inline?: Uint8Array): Buffer {
+  // The generated encoder takes a plain object of numbers (no Message, no
+  // long.js objects), written out in one shape: a spread in this literal took
+  // V8's slow path for every property. Fields left undefined are not encoded.
+  const coll = e.coll;
   const writer = EnvelopeType.encodeDelimited({
-      context: e.context,
-      tag: e.tag,
-      seq: e.seq,
-      kind: e.kind,
-      datatype: e.datatype,
-      count: e.count,
-      payloadBytes: e.payloadBytes,
-      rndv: e.rndv,
-      rndvId: e.rndvId,
-      ...(e.coll
-        ? {
-            collKind: e.coll.kind,
-            collRoot: e.coll.root,
-            collCount: e.coll.count,
-            collDatatype: e.coll.datatype,
-            collOp: e.coll.op,
-            collAlg: e.coll.alg,
-          }
-        : {}),
+    context: e.context,
+    tag: e.tag,
+    seq,
+    kind: e.kind,
+    datatype: e.datatype,
+    count: e.count,
+    payloadBytes: e.payloadBytes,
+    rndv: e.rndv,
+    rndvId: e.rndvId,
+    collKind: coll?.kind,
+    collRoot: coll?.root,
+    collCount: coll?.count,
+    collDatatype: coll?.datatype,
+    collOp: coll?.op,
+    collAlg: coll?.alg,
   });
   const header = writer.finish();
   if (inline === undefined || inline.byteLength === 0) return Buffer.from(header.buffer, header.byteOffset, header.byteLength);
@@ -121,9 +118,15 @@ export function decodeEnvelope(bytes: Uint8Array): { envelope: WireEnvelope; inl
   const m = EnvelopeType.decodeDelimited(reader) as unknown as Record<string, unknown>;
   const collKind = toNumber(m.collKind);
   const envelope: WireEnvelope = {
-    ...(collKind !== 0
-      ? {
-          coll: {
+    context: toNumber(m.context),
+    tag: toNumber(m.tag),
+    kind: toNumber(m.kind),
+    datatype: toNumber(m.datatype),
+    count: toNumber(m.count),
+    coll:
+      collKind === 0
+        ? undefined
+        : {
             kind: collKind,
             root: toNumber(m.collRoot),
             count: toNumber(m.collCount),
@@ -131,17 +134,10 @@ export function decodeEnvelope(bytes: Uint8Array): { envelope: WireEnvelope; inl
             op: toNumber(m.collOp),
             alg: toNumber(m.collAlg),
           },
-        }
-      : {}),
-    context: toNumber(m.context),
-    tag: toNumber(m.tag),
-    seq: toNumber(m.seq),
-    kind: toNumber(m.kind),
-    datatype: toNumber(m.datatype),
-    count: toNumber(m.count),
-    payloadBytes: toNumber(m.payloadBytes),
     rndv: toNumber(m.rndv),
     rndvId: toNumber(m.rndvId),
+    payloadBytes: toNumber(m.payloadBytes),
+    seq: toNumber(m.seq),
   };
   return { envelope, inline: bytes.subarray(reader.pos) };
 }

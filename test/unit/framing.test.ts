@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Datatype, PayloadKind } from '../../src/datatype.js';
 import { MpiError } from '../../src/errors.js';
 import { InboundParser } from '../../src/transport/grpc.js';
-import { encodeEnvelope, Rendezvous, type WireEnvelope } from '../../src/transport/wire.js';
+import { decodeEnvelope, encodeEnvelope, Rendezvous, type WireEnvelope } from '../../src/transport/wire.js';
 
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 const envelope = (seq: number, rest: Partial<WireEnvelope>): WireEnvelope => ({
@@ -20,7 +20,7 @@ const envelope = (seq: number, rest: Partial<WireEnvelope>): WireEnvelope => ({
   rndvId: 0,
   ...rest,
 });
-const eager = (seq: number, payload: Uint8Array): Buffer => encodeEnvelope(envelope(seq, { count: payload.byteLength, payloadBytes: payload.byteLength }), payload);
+const eager = (seq: number, payload: Uint8Array): Buffer => encodeEnvelope(envelope(seq, { count: payload.byteLength, payloadBytes: payload.byteLength }), seq, payload);
 
 /** A parser for a peer that this rank asked for the rendezvous payloads in `asked`, in that order. */
 function parser(asked: Array<[number, Uint8Array]> = []) {
@@ -45,7 +45,7 @@ function transportError(fn: () => void): MpiError {
 describe('gRPC framing', () => {
   it('delivers each message of a batch in order, with exactly its own bytes', () => {
     const p = parser();
-    const rts = encodeEnvelope(envelope(1, { count: 1 << 20, payloadBytes: 1 << 20, rndv: Rendezvous.RTS, rndvId: 4 }));
+    const rts = encodeEnvelope(envelope(1, { count: 1 << 20, payloadBytes: 1 << 20, rndv: Rendezvous.RTS, rndvId: 4 }), 1);
     p.push(Buffer.concat([eager(0, bytes(8, 1)), rts, eager(2, bytes(3, 2)), eager(3, new Uint8Array(0))]));
     expect(p.got.map((m) => [m.envelope.seq, m.envelope.rndv, m.payload.byteLength])).toEqual([
       [0, Rendezvous.EAGER, 8],
@@ -60,14 +60,14 @@ describe('gRPC framing', () => {
 
   it('lets the last message of a batch continue in chunks, and refuses an inline payload cut short', () => {
     const p = parser();
-    const head = encodeEnvelope(envelope(1, { count: 100, payloadBytes: 100 }));
+    const head = encodeEnvelope(envelope(1, { count: 100, payloadBytes: 100 }), 1);
     p.push(Buffer.concat([eager(0, bytes(4, 9)), head]));
     expect(p.got).toHaveLength(1);
     p.push(bytes(60, 3));
     p.push(bytes(40, 3));
     expect(p.got).toHaveLength(2);
     expect(p.got[1]?.payload).toEqual(bytes(100, 3));
-    const short = encodeEnvelope(envelope(0, { count: 100, payloadBytes: 100 }));
+    const short = encodeEnvelope(envelope(0, { count: 100, payloadBytes: 100 }), 0);
     expect(transportError(() => parser().push(Buffer.concat([short, bytes(10, 3)]))).message).toMatch(/cut short/);
   });
 
@@ -98,7 +98,22 @@ describe('gRPC framing', () => {
       [1, new Uint8Array(8)],
       [2, new Uint8Array(8)],
     ]);
-    const data2 = encodeEnvelope(envelope(0, { count: 8, payloadBytes: 8, rndv: Rendezvous.DATA, rndvId: 2 }), bytes(8, 0));
+    const data2 = encodeEnvelope(envelope(0, { count: 8, payloadBytes: 8, rndv: Rendezvous.DATA, rndvId: 2 }), 0, bytes(8, 0));
     expect(transportError(() => p.push(data2)).message).toMatch(/rendezvous 2 where 1 was due/);
+  });
+});
+
+describe('envelope encoding', () => {
+  it('round-trips a frame with and without a collective signature; an absent one costs no bytes', () => {
+    const plain = envelope(3, { count: 2, payloadBytes: 2 });
+    const coll = { kind: 4, root: 1, count: 2, datatype: Datatype.FLOAT32, op: 2, alg: 1 };
+    const withColl = { ...plain, coll };
+    const a = decodeEnvelope(encodeEnvelope(plain, 3));
+    const b = decodeEnvelope(encodeEnvelope(withColl, 3));
+    expect(a.envelope).toEqual({ ...plain, coll: undefined });
+    expect(b.envelope).toEqual(withColl);
+    // Same encoding as a frame that has no `coll` property at all.
+    expect(encodeEnvelope({ ...plain, coll: undefined }, 3)).toEqual(encodeEnvelope(plain, 3));
+    expect(encodeEnvelope(withColl, 3).byteLength).toBeGreaterThan(encodeEnvelope(plain, 3).byteLength + 6);
   });
 });
