@@ -93,7 +93,7 @@ export interface Frame extends Envelope {
 /**
  * The frame of `envelope` in a rendezvous phase. Written out field by field,
  * so that every frame has one shape: a spread (`{ ...envelope, rndv }`) took
- * V8's slow path for each added property, about a tenth of a rank's CPU in an
+ * V8's slow path for each added property, about an eighth of a rank's CPU in an
  * 8-byte ping-pong.
  */
 export function frameOf(envelope: Envelope, rndv: number, rndvId: number, payloadBytes: number): Frame {
