@@ -15,7 +15,7 @@
  */
 import { config } from '../config.js';
 import { PeerFailedError, ProtocolError, TransportError } from '../errors.js';
-import { frameOf, type Envelope, type Frame, type FrameHandler, type Link, type RendezvousPayload, type Transport, type TransportHandler } from '../transport/transport.js';
+import { frameOf, NO_MESSAGE, type Envelope, type Frame, type FrameHandler, type Link, type RendezvousPayload, type Transport, type TransportHandler } from '../transport/transport.js';
 import { Rendezvous } from '../transport/wire.js';
 
 /** What the messenger needs to know of the job. */
@@ -197,7 +197,7 @@ export class Messenger implements Transport, FrameHandler {
           if (fetches === undefined) this.#fetches.set(peer, (fetches = new Map()));
           fetches.set(id, { byteLength, into: into ?? new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength), resolve, reject });
           this.#route(peer)
-            .sendFrame(peer, { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, coll: undefined, rndv: Rendezvous.CTS, rndvId: id, payloadBytes: 0 }, EMPTY)
+            .sendFrame(peer, frameOf(NO_MESSAGE, Rendezvous.CTS, id, 0), EMPTY)
             .catch((error: unknown) => this.#settleFetch(peer, id, error as Error));
         });
         return fetched;

@@ -278,6 +278,7 @@ export class InboundParser {
     const target = id === undefined ? undefined : this.#target(id);
     if (id === undefined || target === undefined) throw new TransportError(`it sent a ${chunkBytes}-byte chunk where a message was due`);
     return {
+      // Fields in decodeEnvelope's order: one shape for every envelope the parser hands on.
       envelope: { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, coll: undefined, rndv: Rendezvous.DATA, rndvId: id, payloadBytes: target.byteLength, seq: -1 },
       bytes: target,
       filled: 0,

@@ -90,11 +90,15 @@ export interface Frame extends Envelope {
   payloadBytes: number;
 }
 
+/** The header of a frame that carries no message of its own (a CTS). */
+export const NO_MESSAGE: Envelope = { context: 0, tag: 0, kind: 0, datatype: 0, count: 0, coll: undefined };
+
 /**
- * The frame of `envelope` in a rendezvous phase. Written out field by field,
- * so that every frame has one shape: a spread (`{ ...envelope, rndv }`) took
- * V8's slow path for each added property, about an eighth of a rank's CPU in an
- * 8-byte ping-pong.
+ * The frame of `envelope` in rendezvous phase `rndv` (a `Rendezvous` number)
+ * for rendezvous `rndvId`, with `payloadBytes` bytes that follow (EAGER, DATA)
+ * or are announced (RTS). Written out field by field, so that every frame has
+ * one shape: a spread (`{ ...envelope, rndv }`) took V8's slow path for each
+ * added property, about an eighth of a rank's CPU in an 8-byte ping-pong.
  */
 export function frameOf(envelope: Envelope, rndv: number, rndvId: number, payloadBytes: number): Frame {
   const { context, tag, kind, datatype, count, coll } = envelope;
