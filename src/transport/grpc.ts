@@ -692,19 +692,20 @@ export class GrpcTransport implements Link, Peers {
       }
       if (link.batchInFlight) break; // gathers behind the batch grpc-js has not yet taken
       const batch: Queued[] = [];
-      const parts: Buffer[] = [];
+      const headers: Buffer[] = [];
       let bytes = 0;
       for (let next = link.queue[0]; next !== undefined && next.payload.byteLength <= INLINE_BYTES; next = link.queue[0]) {
-        const part = encodeEnvelope(next.frame, link.seq, next.payload);
-        if (batch.length > 0 && bytes + part.byteLength > BATCH_BYTES) break;
+        const header = encodeEnvelope(next.frame, link.seq);
+        const size = header.byteLength + next.payload.byteLength;
+        if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
         link.seq++;
         link.queue.shift();
         batch.push(next);
-        parts.push(part);
-        bytes += part.byteLength;
+        headers.push(header);
+        bytes += size;
       }
       link.batchInFlight = true;
-      const flowing = call.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), (error?: Error | null) => {
+      const flowing = call.write(joinBatch(headers, batch, bytes), (error?: Error | null) => {
         link.batchInFlight = false;
         const failure = error ? (link.failure ?? error) : undefined;
         for (const queued of batch) {
@@ -829,6 +830,26 @@ async function writeMessage(
   done.catch(() => undefined);
   if (!flowing) await drained(call, failure);
   return { consumed: done };
+}
+
+/**
+ * One gRPC message of a batch: each envelope followed by its inline payload,
+ * `bytes` in all; each payload is copied once. A lone envelope without a
+ * payload (an RTS, a CTS) goes as it is.
+ */
+function joinBatch(headers: readonly Buffer[], batch: readonly Queued[], bytes: number): Buffer {
+  const first = headers[0] as Buffer;
+  if (headers.length === 1 && first.byteLength === bytes) return first;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i] as Buffer;
+    const payload = (batch[i] as Queued).payload;
+    out.set(header, at);
+    out.set(payload, at + header.byteLength);
+    at += header.byteLength + payload.byteLength;
+  }
+  return out;
 }
 
 function drained(call: ServerCall, failure: () => Error | undefined): Promise<void> {

@@ -79,10 +79,10 @@ function toNumber(value: unknown): number {
 
 /**
  * Encodes a frame as an envelope (protobuf `tsmpi.v1.Envelope`,
- * length-delimited) with sequence number `seq`, followed by `inline` payload
- * bytes when given: one buffer, one gRPC message.
+ * length-delimited) with sequence number `seq`, in a buffer of its own (an
+ * inline payload follows it in the same gRPC message; see grpc.ts).
  */
-export function encodeEnvelope(e: Frame, seq: number, inline?: Uint8Array): Buffer {
+export function encodeEnvelope(e: Frame, seq: number): Buffer {
   // The generated encoder takes a plain object of numbers (no Message, no
   // long.js objects), written out in one shape: a spread in this literal took
   // V8's slow path for every property. Fields left undefined are not encoded.
@@ -105,11 +105,7 @@ export function encodeEnvelope(e: Frame, seq: number, inline?: Uint8Array): Buff
     collAlg: coll?.alg,
   });
   const header = writer.finish();
-  if (inline === undefined || inline.byteLength === 0) return Buffer.from(header.buffer, header.byteOffset, header.byteLength);
-  const out = Buffer.allocUnsafe(header.byteLength + inline.byteLength);
-  out.set(header, 0);
-  out.set(inline, header.byteLength);
-  return out;
+  return Buffer.from(header.buffer, header.byteOffset, header.byteLength);
 }
 
 /** Decodes a length-delimited envelope and returns it with the inline payload bytes that follow it. Throws on malformed bytes. */

@@ -59,7 +59,7 @@ async function attacker(ca: JobCa, rank: number, frames: (call: ServerCall) => v
 
 function frame(seq: number, bytes: number, extra: Partial<WireEnvelope> = {}): Buffer {
   const e: WireEnvelope = { context: 0, tag: 1, seq, kind: PayloadKind.TYPED, datatype: Datatype.UINT8, count: bytes, payloadBytes: bytes, rndv: Rendezvous.EAGER, rndvId: 0, ...extra };
-  return encodeEnvelope(e, e.seq, new Uint8Array(Math.min(bytes, 16 * 1024)));
+  return Buffer.concat([encodeEnvelope(e, e.seq), new Uint8Array(Math.min(bytes, 16 * 1024))]);
 }
 
 /** Starts the victim's stream to the attacker (rank 1), as a first send does. */

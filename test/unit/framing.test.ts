@@ -20,7 +20,7 @@ const envelope = (seq: number, rest: Partial<WireEnvelope>): WireEnvelope => ({
   rndvId: 0,
   ...rest,
 });
-const eager = (seq: number, payload: Uint8Array): Buffer => encodeEnvelope(envelope(seq, { count: payload.byteLength, payloadBytes: payload.byteLength }), seq, payload);
+const eager = (seq: number, payload: Uint8Array): Buffer => Buffer.concat([encodeEnvelope(envelope(seq, { count: payload.byteLength, payloadBytes: payload.byteLength }), seq), payload]);
 
 /** A parser for a peer that this rank asked for the rendezvous payloads in `asked`, in that order. */
 function parser(asked: Array<[number, Uint8Array]> = []) {
@@ -98,7 +98,7 @@ describe('gRPC framing', () => {
       [1, new Uint8Array(8)],
       [2, new Uint8Array(8)],
     ]);
-    const data2 = encodeEnvelope(envelope(0, { count: 8, payloadBytes: 8, rndv: Rendezvous.DATA, rndvId: 2 }), 0, bytes(8, 0));
+    const data2 = Buffer.concat([encodeEnvelope(envelope(0, { count: 8, payloadBytes: 8, rndv: Rendezvous.DATA, rndvId: 2 }), 0), bytes(8, 0)]);
     expect(transportError(() => p.push(data2)).message).toMatch(/rendezvous 2 where 1 was due/);
   });
 });
