@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `tsmpirun` / `tsmpiexec`: start an SPMD job, as `mpirun` does.
  *
@@ -342,10 +341,17 @@ async function main(): Promise<number> {
   });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`tsmpirun: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
-  },
-);
+/**
+ * Runs `tsmpirun` with this process's arguments and exits with the job's
+ * status. `dist/bin/tsmpirun.js` calls it once it has loaded the launcher's
+ * bundle (scripts/bundle-runtime.mjs), which therefore runs nothing itself.
+ */
+export function run(): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`tsmpirun: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}

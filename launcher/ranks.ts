@@ -5,8 +5,10 @@
  * fatal report a dying rank writes back on it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import type { Bootstrap, FatalReport, PeerLostReport } from '../src/runtime.js';
 
 /** What to run in every rank. */
@@ -36,23 +38,38 @@ export function programKind(program: string): ProgramSpec['kind'] {
 /** tsmpi's preload (see src/preload.ts), from this installation's runtime bundle (scripts/bundle-runtime.mjs). */
 const PRELOAD = new URL('../runtime/preload.js', import.meta.url).href;
 
+/** tsx's loader, as `--import tsx` would find it from here (its `exports` has one target for every condition). */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
 /**
- * The command line that starts `program`. Node programs get tsmpi's preload
- * first (it overlaps key generation with the program's loading, and keeps
- * tsmpi's modules out of a TypeScript loader's hooks), and V8's major
- * collections without incremental marking unless `TSMPI_INCREMENTAL_MARKING=1`
- * in the rank's environment: with a few MB of live heap, V8 answers the
- * external memory of grpc-js's per-message buffers with an incremental
- * mark-compact every few milliseconds, which halved the bandwidth between
- * hosts (bench/README.md).
+ * The flags of a rank's Node: TLS 1.3 at least, and V8's major collections
+ * without incremental marking unless `TSMPI_INCREMENTAL_MARKING=1` in the
+ * rank's environment: with a few MB of live heap, V8 answers the external
+ * memory of grpc-js's per-message buffers with an incremental mark-compact
+ * every few milliseconds, which halved the bandwidth between hosts
+ * (bench/README.md). The build writes the runtime's code cache with the
+ * default flags (scripts/bundle-runtime.mjs): V8 takes a cache only from a
+ * process with its flags.
+ */
+export function rankNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...(env.TSMPI_INCREMENTAL_MARKING === '1' ? [] : ['--no-incremental-marking']), '--tls-min-v1.3'];
+}
+
+/**
+ * The command line that starts `program`. Node programs run with
+ * {@link rankNodeFlags} and tsmpi's preload first (it overlaps key
+ * generation with the program's loading, and keeps tsmpi's modules out of a
+ * TypeScript loader's hooks).
  */
 export function commandFor(program: ProgramSpec, env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
-  const node = [...(env.TSMPI_INCREMENTAL_MARKING === '1' ? [] : ['--no-incremental-marking']), '--tls-min-v1.3', '--import', PRELOAD];
+  const node = [...rankNodeFlags(env), '--import', PRELOAD];
   switch (program.kind) {
     case 'bundle':
       return { command: process.execPath, args: [...node, '--enable-source-maps', program.file, ...program.args] };
     case 'typescript':
-      return { command: process.execPath, args: [...node, '--import', import.meta.resolve('tsx'), program.file, ...program.args] };
+      return { command: process.execPath, args: [...node, '--import', tsxLoader(), program.file, ...program.args] };
     case 'javascript':
       return { command: process.execPath, args: [...node, program.file, ...program.args] };
     case 'executable':

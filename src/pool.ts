@@ -30,6 +30,7 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { dynamicImport } from './dynamic-import.js';
 import { type Communicator, finalize, world } from './index.js';
 import { AbortedError, InvalidArgumentError, MpiError, PeerFailedError } from './errors.js';
 
@@ -488,10 +489,10 @@ async function load(ref: TaskRef, cache: Map<string, (arg: unknown) => unknown>)
   }
   let mod: Record<string, unknown>;
   if (/\.(c|m)?tsx?$/.test(new URL(url).pathname)) {
-    const tsx = (await import('tsx/esm/api')) as { tsImport(specifier: string, parent: string): Promise<Record<string, unknown>> };
+    const tsx = (await dynamicImport('tsx/esm/api')) as { tsImport(specifier: string, parent: string): Promise<Record<string, unknown>> };
     mod = await tsx.tsImport(url, import.meta.url);
   } else {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = (await dynamicImport(url)) as Record<string, unknown>;
   }
   const fn = mod[ref.name];
   if (typeof fn !== 'function') throw new InvalidArgumentError('task', `${ref.module} has no exported function ${ref.name}`);
